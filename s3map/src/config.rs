@@ -1,0 +1,431 @@
+//! The one TOML configuration file every s3squid program reads.
+//!
+//! Parse → validate → frozen [`Config`], before any port is bound or any line is read.
+//! Validation collects *every* problem with its line; a syntax or type error stops parsing
+//! and is reported alone (with its line). See `docs/configuration.md` for every field.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::endpoint::{Addressing, Endpoint};
+use crate::limits::{DEFAULT_PRESIGN_EXPIRES_SECS, MAX_CONFIG_BYTES, MAX_PRESIGN_EXPIRES_SECS};
+use crate::route::{Auth, PublicPrefix, Route};
+
+/// Default path of the configuration file.
+pub const DEFAULT_CONFIG_PATH: &str = "/etc/s3squid/s3squid.toml";
+
+/// The `[icap]` section, frozen.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IcapConfig {
+    /// Address the REQMOD service listens on (`listen`, default `127.0.0.1:1344`).
+    pub listen: SocketAddr,
+    /// The ICAP service path: the service is `icap://HOST:PORT/<service>` (default `s3sign`).
+    pub service: String,
+    /// Connections served at once (`max_connections`, default 512); also advertised as
+    /// `Max-Connections`.
+    pub max_connections: usize,
+    /// `X-Amz-Expires` of presigned URLs, seconds (`presign_expires`, default 300, 1..=604800).
+    pub presign_expires: u32,
+    /// Seconds an idle ICAP connection is kept (`idle_timeout`, default 120; Squid closes its
+    /// idle ICAP connections after `server_idle_pconn_timeout`, 60 s by default).
+    pub idle_timeout_secs: u64,
+    /// `Options-TTL` advertised to Squid, seconds (`options_ttl`, default 300).
+    pub options_ttl_secs: u64,
+}
+
+impl Default for IcapConfig {
+    fn default() -> Self {
+        IcapConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 1344)),
+            service: "s3sign".to_owned(),
+            max_connections: 512,
+            presign_expires: DEFAULT_PRESIGN_EXPIRES_SECS,
+            idle_timeout_secs: 120,
+            options_ttl_secs: 300,
+        }
+    }
+}
+
+/// A validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The ICAP service settings.
+    pub icap: IcapConfig,
+    /// The routes, in file order.
+    pub routes: Vec<Route>,
+}
+
+/// One thing wrong with a configuration file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// 1-based line, when known.
+    pub line: Option<usize>,
+    /// What is wrong, for the operator.
+    pub message: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.line {
+            Some(l) => write!(f, "line {l}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+/// Why a configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The path tried.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file is larger than [`MAX_CONFIG_BYTES`].
+    #[error("{path} is larger than {MAX_CONFIG_BYTES} bytes")]
+    TooLarge {
+        /// The path tried.
+        path: String,
+    },
+    /// The file was read but is not a valid configuration.
+    #[error("{}", .problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("; "))]
+    Invalid {
+        /// Every problem found.
+        problems: Vec<Problem>,
+    },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    icap: Option<RawIcap>,
+    #[serde(default)]
+    route: Vec<Spanned<RawRoute>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawIcap {
+    listen: Option<Spanned<String>>,
+    service: Option<Spanned<String>>,
+    max_connections: Option<Spanned<i64>>,
+    presign_expires: Option<Spanned<i64>>,
+    idle_timeout: Option<Spanned<i64>>,
+    options_ttl: Option<Spanned<i64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRoute {
+    name: Option<Spanned<String>>,
+    public: Option<Spanned<String>>,
+    bucket: Option<Spanned<String>>,
+    key_prefix: Option<Spanned<String>>,
+    region: Option<Spanned<String>>,
+    endpoint: Option<Spanned<String>>,
+    addressing: Option<Spanned<String>>,
+    auth: Option<Spanned<String>>,
+    allow_query: Option<Spanned<Vec<String>>>,
+}
+
+/// Line numbers for byte offsets of one source text.
+struct Lines<'a>(&'a str);
+
+impl Lines<'_> {
+    fn line(&self, offset: usize) -> usize {
+        let end = offset.min(self.0.len());
+        self.0.as_bytes()[..end]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            + 1
+    }
+}
+
+struct Collector<'a> {
+    lines: Lines<'a>,
+    problems: Vec<Problem>,
+}
+
+impl Collector<'_> {
+    fn at(&mut self, offset: usize, message: impl Into<String>) {
+        let line = Some(self.lines.line(offset));
+        self.problems.push(Problem {
+            line,
+            message: message.into(),
+        });
+    }
+}
+
+impl Config {
+    /// Reads and validates the file at `path`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let shown = path.display().to_string();
+        let meta = std::fs::metadata(path).map_err(|source| ConfigError::Read {
+            path: shown.clone(),
+            source,
+        })?;
+        if meta.len() > MAX_CONFIG_BYTES {
+            return Err(ConfigError::TooLarge { path: shown });
+        }
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: shown.clone(),
+            source,
+        })?;
+        Config::parse(&text)
+    }
+
+    /// Parses and validates configuration text.
+    pub fn parse(text: &str) -> Result<Config, ConfigError> {
+        let lines = Lines(text);
+        let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Invalid {
+            problems: vec![Problem {
+                line: e.span().map(|s| lines.line(s.start)),
+                message: e.message().trim().to_owned(),
+            }],
+        })?;
+        let mut c = Collector {
+            lines,
+            problems: Vec::new(),
+        };
+        let icap = raw
+            .icap
+            .map(|i| validate_icap(i, &mut c))
+            .unwrap_or_default();
+        let mut routes: Vec<Route> = Vec::new();
+        for r in raw.route {
+            let start = r.span().start;
+            if let Some(route) = validate_route(r.into_inner(), start, &mut c) {
+                if routes.iter().any(|o| o.name == route.name) {
+                    c.at(start, format!("route name {:?} is used twice", route.name));
+                } else if routes.iter().any(|o| o.public == route.public) {
+                    c.at(
+                        start,
+                        format!("public prefix {} is used by two routes", route.public),
+                    );
+                } else {
+                    routes.push(route);
+                }
+            }
+        }
+        if routes.is_empty() && c.problems.is_empty() {
+            c.problems.push(Problem {
+                line: None,
+                message: "no [[route]]: s3squid has nothing to serve".to_owned(),
+            });
+        }
+        if c.problems.is_empty() {
+            Ok(Config { icap, routes })
+        } else {
+            Err(ConfigError::Invalid {
+                problems: c.problems,
+            })
+        }
+    }
+}
+
+fn int_in(v: Spanned<i64>, lo: i64, hi: i64, what: &str, c: &mut Collector) -> Option<i64> {
+    let (span, n) = (v.span(), *v.get_ref());
+    if (lo..=hi).contains(&n) {
+        Some(n)
+    } else {
+        c.at(
+            span.start,
+            format!("{what} must be between {lo} and {hi}, not {n}"),
+        );
+        None
+    }
+}
+
+fn validate_icap(raw: RawIcap, c: &mut Collector) -> IcapConfig {
+    let mut icap = IcapConfig::default();
+    if let Some(l) = raw.listen {
+        match l.get_ref().parse::<SocketAddr>() {
+            Ok(a) => icap.listen = a,
+            Err(_) => c.at(
+                l.span().start,
+                format!("icap.listen {:?} is not IP:PORT", l.get_ref()),
+            ),
+        }
+    }
+    if let Some(s) = raw.service {
+        let ok = !s.get_ref().is_empty()
+            && s.get_ref()
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+        if ok {
+            icap.service = s.into_inner();
+        } else {
+            c.at(
+                s.span().start,
+                "icap.service must be a non-empty word of A-Z a-z 0-9 - _ .",
+            );
+        }
+    }
+    if let Some(n) = raw
+        .max_connections
+        .and_then(|v| int_in(v, 1, 65_535, "icap.max_connections", c))
+    {
+        icap.max_connections = n as usize;
+    }
+    let max_exp = i64::from(MAX_PRESIGN_EXPIRES_SECS);
+    if let Some(n) = raw
+        .presign_expires
+        .and_then(|v| int_in(v, 1, max_exp, "icap.presign_expires", c))
+    {
+        icap.presign_expires = n as u32;
+    }
+    if let Some(n) = raw
+        .idle_timeout
+        .and_then(|v| int_in(v, 1, 86_400, "icap.idle_timeout", c))
+    {
+        icap.idle_timeout_secs = n as u64;
+    }
+    if let Some(n) = raw
+        .options_ttl
+        .and_then(|v| int_in(v, 30, 86_400, "icap.options_ttl", c))
+    {
+        icap.options_ttl_secs = n as u64;
+    }
+    icap
+}
+
+fn required(
+    field: Option<Spanned<String>>,
+    name: &str,
+    start: usize,
+    c: &mut Collector,
+) -> Option<Spanned<String>> {
+    if field.is_none() {
+        c.at(start, format!("route is missing `{name}`"));
+    }
+    field
+}
+
+fn validate_route(raw: RawRoute, start: usize, c: &mut Collector) -> Option<Route> {
+    let before = c.problems.len();
+    let name = required(raw.name, "name", start, c);
+    let public = required(raw.public, "public", start, c);
+    let bucket = required(raw.bucket, "bucket", start, c);
+    let region = required(raw.region, "region", start, c);
+
+    let public = public.and_then(|p| match PublicPrefix::parse(p.get_ref()) {
+        Ok(v) => Some(v),
+        Err(why) => {
+            c.at(p.span().start, format!("public {:?}: {why}", p.get_ref()));
+            None
+        }
+    });
+    if let Some(b) = &bucket {
+        if !valid_bucket(b.get_ref()) {
+            c.at(b.span().start, format!("bucket {:?} is not a valid S3 bucket name (3-63 of a-z 0-9 . -, starting and ending with a letter or digit)", b.get_ref()));
+        }
+    }
+    if let Some(r) = &region {
+        let ok = !r.get_ref().is_empty()
+            && r.get_ref()
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if !ok {
+            c.at(
+                r.span().start,
+                format!(
+                    "region {:?} is not a region name like us-east-1",
+                    r.get_ref()
+                ),
+            );
+        }
+    }
+    let endpoint = match &raw.endpoint {
+        Some(e) => match Endpoint::parse(e.get_ref()) {
+            Ok(ep) => Some(ep),
+            Err(why) => {
+                c.at(e.span().start, format!("endpoint {:?}: {why}", e.get_ref()));
+                None
+            }
+        },
+        None => region.as_ref().map(|r| Endpoint::aws_regional(r.get_ref())),
+    };
+    let addressing = match raw
+        .addressing
+        .as_ref()
+        .map(|a| (a.span().start, a.get_ref().as_str()))
+    {
+        None if raw.endpoint.is_some() => Some(Addressing::Path),
+        None => Some(Addressing::Virtual),
+        Some((_, "path")) => Some(Addressing::Path),
+        Some((_, "virtual")) => Some(Addressing::Virtual),
+        Some((at, other)) => {
+            c.at(
+                at,
+                format!("addressing must be \"virtual\" or \"path\", not {other:?}"),
+            );
+            None
+        }
+    };
+    let auth = match raw
+        .auth
+        .as_ref()
+        .map(|a| (a.span().start, a.get_ref().as_str()))
+    {
+        None | Some((_, "sigv4")) => Some(Auth::SigV4),
+        Some((_, "none")) => Some(Auth::None),
+        Some((at, other)) => {
+            c.at(
+                at,
+                format!("auth must be \"sigv4\" or \"none\", not {other:?}"),
+            );
+            None
+        }
+    };
+    let key_prefix = raw.key_prefix.map(Spanned::into_inner).unwrap_or_default();
+    if key_prefix.len() > crate::limits::MAX_KEY_BYTES
+        || key_prefix.bytes().any(|b| b < 0x20 || b == 0x7f)
+    {
+        c.at(
+            start,
+            "key_prefix is longer than 1024 bytes or has control characters",
+        );
+    }
+    let allow_query = raw.allow_query.map(Spanned::into_inner).unwrap_or_default();
+    if let (Some(b), Some(Addressing::Virtual), Some(ep)) = (&bucket, addressing, &endpoint) {
+        if b.get_ref().contains('.') && ep.scheme == crate::url::Scheme::Https {
+            c.at(b.span().start, "a bucket name with dots cannot be addressed virtually over https (its TLS certificate does not match): use addressing = \"path\"");
+        }
+    }
+    if c.problems.len() > before {
+        return None;
+    }
+    Some(Route {
+        name: name?.into_inner(),
+        public: public?,
+        bucket: bucket?.into_inner(),
+        key_prefix,
+        region: region?.into_inner(),
+        endpoint: endpoint?,
+        addressing: addressing?,
+        auth: auth?,
+        allow_query,
+    })
+}
+
+/// S3's bucket naming rules (the subset that matters for URLs).
+pub fn valid_bucket(b: &str) -> bool {
+    let bytes = b.as_bytes();
+    (3..=63).contains(&bytes.len())
+        && bytes
+            .iter()
+            .all(|&x| x.is_ascii_lowercase() || x.is_ascii_digit() || x == b'.' || x == b'-')
+        && bytes.first().is_some_and(u8::is_ascii_alphanumeric)
+        && bytes.last().is_some_and(u8::is_ascii_alphanumeric)
+        && !b.contains("..")
+}
+
+#[cfg(test)]
+mod tests;

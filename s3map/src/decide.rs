@@ -1,0 +1,198 @@
+//! The mapping and policy every program shares: from a request (method, absolute URL) to
+//! "not ours", "refused" or "this S3 object".
+//!
+//! Rules (see `docs/mapping.md`):
+//! - route on the request-line URL: scheme, host (any case), port (default elided), raw path;
+//!   the longest `public` prefix at a `/` boundary wins;
+//! - the rest of the path is percent-decoded exactly once (`+` stays `+`) and appended to the
+//!   route's `key_prefix`;
+//! - refused, as an HTTP error the client reads: methods other than GET/HEAD (405); a query
+//!   parameter the route does not allow-list (403); the bucket root (403); bad escapes,
+//!   control characters, non-UTF-8 keys, `.`/`..` segments, keys over 1024 bytes (400).
+
+use crate::limits::{MAX_KEY_BYTES, MAX_QUERY_PARAMS};
+use crate::pct::{self, Plus};
+use crate::route::{Lookup, Route, RouteTable};
+use crate::url::RequestUrl;
+
+/// The HTTP methods s3squid forwards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// GET
+    Get,
+    /// HEAD
+    Head,
+}
+
+impl Method {
+    /// `"GET"` or `"HEAD"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Head => "HEAD",
+        }
+    }
+}
+
+/// Why a request under a route is refused. Each maps to one HTTP status
+/// ([`Refusal::status`]); S3 never sees a refused request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// A method other than GET or HEAD → 405.
+    Method,
+    /// A query parameter the route does not allow-list → 403.
+    Query,
+    /// The bucket root (a listing) → 403.
+    BucketRoot,
+    /// A `%` not followed by two hex digits → 400.
+    BadEscape,
+    /// A control character in the key → 400.
+    ControlChar,
+    /// A key that is not UTF-8 → 400.
+    NotUtf8,
+    /// A `.` or `..` path segment → 400.
+    DotSegment,
+    /// A key over [`MAX_KEY_BYTES`] → 400.
+    KeyTooLong,
+    /// The adapted URL would exceed Squid's URL limit → 400.
+    UrlTooLong,
+}
+
+impl Refusal {
+    /// The HTTP status the client gets.
+    pub fn status(self) -> u16 {
+        match self {
+            Refusal::Method => 405,
+            Refusal::Query | Refusal::BucketRoot => 403,
+            Refusal::BadEscape
+            | Refusal::ControlChar
+            | Refusal::NotUtf8
+            | Refusal::DotSegment
+            | Refusal::KeyTooLong
+            | Refusal::UrlTooLong => 400,
+        }
+    }
+
+    /// A short stable name, for logs and metrics.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Refusal::Method => "method",
+            Refusal::Query => "query",
+            Refusal::BucketRoot => "bucket_root",
+            Refusal::BadEscape => "bad_escape",
+            Refusal::ControlChar => "control_char",
+            Refusal::NotUtf8 => "not_utf8",
+            Refusal::DotSegment => "dot_segment",
+            Refusal::KeyTooLong => "key_too_long",
+            Refusal::UrlTooLong => "url_too_long",
+        }
+    }
+
+    /// The sentence shown to the client.
+    pub fn message(self) -> &'static str {
+        match self {
+            Refusal::Method => "Only GET and HEAD are served here.",
+            Refusal::Query => "Query parameters are not accepted here.",
+            Refusal::BucketRoot => "Listing is not allowed.",
+            Refusal::BadEscape => "The URL has an invalid %-escape.",
+            Refusal::ControlChar => "The URL names a key with a control character.",
+            Refusal::NotUtf8 => "The URL names a key that is not UTF-8.",
+            Refusal::DotSegment => "The URL has a . or .. path segment.",
+            Refusal::KeyTooLong => "The key is longer than 1024 bytes.",
+            Refusal::UrlTooLong => "The resulting URL is too long.",
+        }
+    }
+}
+
+/// An S3 object under a route, with the allow-listed query parameters (raw, in URL order).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Object<'r, 'u> {
+    /// The route.
+    pub route: &'r Route,
+    /// The full key (key_prefix + decoded rest), valid UTF-8.
+    pub key: String,
+    /// Allow-listed query parameters, raw `name=value` pairs.
+    pub params: Vec<&'u str>,
+}
+
+/// What to do with a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision<'r, 'u> {
+    /// Not under any route (or not an http(s) URL): leave it alone.
+    NotOurs,
+    /// Under a route but refused.
+    Refuse(&'r Route, Refusal),
+    /// Under a route: this object.
+    Object(Object<'r, 'u>),
+}
+
+/// Applies the route table and policy to a request. `method` is the raw HTTP method token.
+pub fn decide<'r, 'u>(table: &'r RouteTable, method: &str, url: &'u str) -> Decision<'r, 'u> {
+    let Ok(parsed) = RequestUrl::parse(url) else {
+        return Decision::NotOurs;
+    };
+    let (route, rest) = match table.lookup(&parsed) {
+        Lookup::None => return Decision::NotOurs,
+        Lookup::Root(r) => (r, None),
+        Lookup::Under(r, rest) => (r, Some(rest)),
+    };
+    let refuse = |why| Decision::Refuse(route, why);
+    if method != "GET" && method != "HEAD" {
+        return refuse(Refusal::Method);
+    }
+    let params = match allowed_params(route, parsed.query) {
+        Ok(p) => p,
+        Err(why) => return refuse(why),
+    };
+    let Some(rest) = rest else {
+        return refuse(Refusal::BucketRoot);
+    };
+    match object_key(&route.key_prefix, rest, Plus::Literal) {
+        Ok(key) => Decision::Object(Object { route, key, params }),
+        Err(why) => refuse(why),
+    }
+}
+
+/// Checks a raw query against the route's allow-list; returns the allowed pairs.
+fn allowed_params<'u>(route: &Route, query: Option<&'u str>) -> Result<Vec<&'u str>, Refusal> {
+    let Some(q) = query.filter(|q| !q.is_empty()) else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for pair in q.split('&') {
+        if out.len() >= MAX_QUERY_PARAMS {
+            return Err(Refusal::Query);
+        }
+        let name = pair.split('=').next().unwrap_or("");
+        let name = pct::decode(name, Plus::Space).map_err(|_| Refusal::BadEscape)?;
+        if !route.allow_query.iter().any(|a| a.as_bytes() == name) {
+            return Err(Refusal::Query);
+        }
+        out.push(pair);
+    }
+    Ok(out)
+}
+
+/// `key_prefix` + the once-decoded raw `rest`, checked: valid escapes, UTF-8, no control
+/// characters, no `.`/`..` segment, at most [`MAX_KEY_BYTES`].
+pub fn object_key(key_prefix: &str, rest: &str, plus: Plus) -> Result<String, Refusal> {
+    let decoded = pct::decode(rest, plus).map_err(|_| Refusal::BadEscape)?;
+    let decoded = String::from_utf8(decoded).map_err(|_| Refusal::NotUtf8)?;
+    // C0, DEL and C1 controls: S3 would store them, but no URL or log should carry them.
+    if decoded.chars().any(char::is_control) {
+        return Err(Refusal::ControlChar);
+    }
+    if key_prefix.len() + decoded.len() > MAX_KEY_BYTES {
+        return Err(Refusal::KeyTooLong);
+    }
+    let mut key = String::with_capacity(key_prefix.len() + decoded.len());
+    key.push_str(key_prefix);
+    key.push_str(&decoded);
+    if key.split('/').any(|seg| seg == "." || seg == "..") {
+        return Err(Refusal::DotSegment);
+    }
+    Ok(key)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,22 @@
+//! s3squid's shared core, used by every program so they cannot disagree:
+//!
+//! - [`config`]: the one TOML file every program reads;
+//! - [`route`] and [`decide`]: the route table, public URL → S3 object mapping and policy;
+//! - [`storeid`]: the store-ID canonicaliser;
+//! - [`presign`]: SigV4 query presigning, a pure function of its inputs and the time.
+//!
+//! Nothing here does I/O except [`config::Config::load`], and nothing reads the clock.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod config;
+pub mod decide;
+pub mod endpoint;
+pub mod limits;
+pub mod pct;
+pub mod presign;
+pub mod route;
+pub mod storeid;
+pub mod url;
+
+pub use aws_credential_types::Credentials;

@@ -1,0 +1,158 @@
+//! Routes: a public URL prefix served from one S3 bucket (and key prefix).
+
+use crate::endpoint::{self, Addressing, Endpoint};
+use crate::url::{RequestUrl, Scheme};
+
+/// How requests under a route reach S3.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Auth {
+    /// Presigned with SigV4 in the query by `s3squid-icap`.
+    SigV4,
+    /// Sent unsigned (public buckets, stores that trust the proxy).
+    None,
+}
+
+/// A normalised public prefix: scheme, lower-case host, effective port and a raw path that
+/// starts and ends with `/`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicPrefix {
+    /// `http` or `https`.
+    pub scheme: Scheme,
+    /// Lower-case host.
+    pub host: String,
+    /// Effective port.
+    pub port: u16,
+    /// Raw path, `/`-terminated.
+    pub path: String,
+}
+
+impl PublicPrefix {
+    /// Parses and normalises a `public = "…"` value.
+    pub fn parse(s: &str) -> Result<Self, &'static str> {
+        let url =
+            RequestUrl::parse(s).map_err(|_| "not an http:// or https:// URL with a valid host")?;
+        if url.query.is_some() {
+            return Err("a public prefix cannot have a query");
+        }
+        if !url
+            .path
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && b != b'?' && b != b'#')
+        {
+            return Err("the path must be written percent-encoded, as it appears on the wire");
+        }
+        if crate::pct::decode(url.path, crate::pct::Plus::Literal).is_err() {
+            return Err("the path has an invalid %-escape");
+        }
+        let mut path = url.path.to_owned();
+        if !path.ends_with('/') {
+            path.push('/');
+        }
+        Ok(PublicPrefix {
+            scheme: url.scheme,
+            host: url.host.to_ascii_lowercase(),
+            port: url.port,
+            path,
+        })
+    }
+
+    /// `host` or `host:port` when the port is not the default.
+    pub fn authority(&self) -> String {
+        endpoint::authority(&self.host, self.port, self.scheme)
+    }
+}
+
+impl std::fmt::Display for PublicPrefix {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}://{}{}",
+            self.scheme.as_str(),
+            self.authority(),
+            self.path
+        )
+    }
+}
+
+/// One `[[route]]`, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    /// Unique name (logs, metrics).
+    pub name: String,
+    /// The public prefix it serves.
+    pub public: PublicPrefix,
+    /// The S3 bucket.
+    pub bucket: String,
+    /// Prepended to the decoded rest of the public path.
+    pub key_prefix: String,
+    /// SigV4 region.
+    pub region: String,
+    /// Where the bucket lives.
+    pub endpoint: Endpoint,
+    /// How the bucket appears in S3 URLs.
+    pub addressing: Addressing,
+    /// Signed or not.
+    pub auth: Auth,
+    /// Query parameter names passed to S3 (empty by default: any query is refused).
+    pub allow_query: Vec<String>,
+}
+
+impl Route {
+    /// The unsigned S3 URL of `key` in this route's addressing style.
+    pub fn object_url(&self, key: &str) -> String {
+        self.endpoint.object_url(&self.bucket, key, self.addressing)
+    }
+}
+
+/// Where a URL falls among the routes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lookup<'r, 'u> {
+    /// Under a route: the raw path after the prefix (non-empty).
+    Under(&'r Route, &'u str),
+    /// Exactly a route's prefix (with or without its trailing `/`): the bucket root.
+    Root(&'r Route),
+    /// No route.
+    None,
+}
+
+/// The routes, searched longest prefix first.
+#[derive(Debug, Clone)]
+pub struct RouteTable {
+    by_len: Vec<Route>,
+}
+
+impl RouteTable {
+    /// Builds the table; the longest public prefix wins a lookup.
+    pub fn new(routes: &[Route]) -> Self {
+        let mut by_len = routes.to_vec();
+        by_len.sort_by(|a, b| b.public.path.len().cmp(&a.public.path.len()));
+        RouteTable { by_len }
+    }
+
+    /// The routes, longest prefix first.
+    pub fn routes(&self) -> &[Route] {
+        &self.by_len
+    }
+
+    /// Finds the route for a request URL: same scheme, host (case-insensitive) and port, and
+    /// the longest prefix of the raw path that ends at a `/` boundary.
+    pub fn lookup<'r, 'u>(&'r self, url: &RequestUrl<'u>) -> Lookup<'r, 'u> {
+        for r in &self.by_len {
+            let p = &r.public;
+            if p.scheme != url.scheme || p.port != url.port || !url.host_eq(&p.host) {
+                continue;
+            }
+            if let Some(rest) = url.path.strip_prefix(p.path.as_str()) {
+                return if rest.is_empty() {
+                    Lookup::Root(r)
+                } else {
+                    Lookup::Under(r, rest)
+                };
+            }
+            if p.path.strip_suffix('/') == Some(url.path) {
+                return Lookup::Root(r);
+            }
+        }
+        Lookup::None
+    }
+}
