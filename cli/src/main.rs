@@ -1,0 +1,2 @@
+//! Placeholder; see cli/src/lib.rs.
+fn main() {}
