@@ -195,4 +195,4 @@ pub fn object_key(key_prefix: &str, rest: &str, plus: Plus) -> Result<String, Re
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

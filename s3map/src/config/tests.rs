@@ -1,1 +1,139 @@
 use super::*;
+
+const EXAMPLE: &str = r#"
+[icap]
+listen = "127.0.0.1:1344"        # the REQMOD service is icap://HOST:PORT/s3sign
+
+[[route]]
+name = "photos"
+public = "http://images.example.com/photos/"   # public URL prefix
+bucket = "photos"
+key_prefix = ""                  # prepended to the rest of the public path
+region = "us-east-1"
+endpoint = "http://127.0.0.1:9000"             # omit for AWS's regional endpoint
+addressing = "path"              # "virtual" | "path"
+auth = "sigv4"                   # "sigv4" | "none"
+"#;
+
+fn problems(text: &str) -> Vec<Problem> {
+    match Config::parse(text) {
+        Err(ConfigError::Invalid { problems }) => problems,
+        other => panic!("expected problems, got {other:?}"),
+    }
+}
+
+#[test]
+fn issue_example_works_unchanged() {
+    let c = Config::parse(EXAMPLE).unwrap();
+    assert_eq!(c.icap, IcapConfig::default());
+    let r = &c.routes[0];
+    assert_eq!(r.public.to_string(), "http://images.example.com/photos/");
+    assert_eq!(r.endpoint.authority(), "127.0.0.1:9000");
+    assert_eq!(r.addressing, Addressing::Path);
+    assert_eq!(r.auth, Auth::SigV4);
+}
+
+#[test]
+fn defaults() {
+    let c = Config::parse(
+        "[[route]]\nname='a'\npublic='HTTP://Img.Example.com:80/p'\nbucket='b-1'\nregion='eu-west-1'\n",
+    )
+    .unwrap();
+    let r = &c.routes[0];
+    assert_eq!(r.public.to_string(), "http://img.example.com/p/");
+    assert_eq!(r.endpoint, Endpoint::aws_regional("eu-west-1"));
+    assert_eq!(r.addressing, Addressing::Virtual);
+    assert_eq!(r.auth, Auth::SigV4);
+    assert_eq!(c.icap.presign_expires, 300);
+}
+
+#[test]
+fn every_problem_with_its_line() {
+    let text = "[icap]\nlisten = 'nope'\npresign_expires = 0\n\n[[route]]\nname = 'a'\npublic = 'ftp://x/'\nbucket = 'A_B'\nregion = 'us-east-1'\naddressing = 'sideways'\nauth = 'basic'\n\n[[route]]\npublic = 'http://h/p/'\n";
+    let p = problems(text);
+    let lines: Vec<_> = p.iter().map(|p| p.line).collect();
+    assert_eq!(
+        lines,
+        vec![
+            Some(2),
+            Some(3),
+            Some(7),
+            Some(8),
+            Some(10),
+            Some(11),
+            Some(13),
+            Some(13),
+            Some(13)
+        ],
+        "{p:#?}"
+    );
+}
+
+#[test]
+fn syntax_and_unknown_fields_have_lines() {
+    let p = problems("[icap]\nlisten = \n");
+    assert_eq!(p[0].line, Some(2));
+    let p = problems("[[route]]\nname='a'\npublik='http://h/'\n");
+    assert_eq!(p[0].line, Some(3));
+    assert!(p[0].message.contains("publik"), "{}", p[0].message);
+}
+
+#[test]
+fn duplicates_and_empty() {
+    let r = "[[route]]\nname='a'\npublic='http://h/p/'\nbucket='bbb'\nregion='us-east-1'\n";
+    assert!(problems(&format!("{r}{r}"))[0]
+        .message
+        .contains("used twice"));
+    assert!(problems("")[0].message.contains("no [[route]]"));
+}
+
+#[test]
+fn virtual_https_bucket_with_dots_is_refused() {
+    let p = problems(
+        "[[route]]\nname='a'\npublic='http://h/p/'\nbucket='my.bucket'\nregion='us-east-1'\n",
+    );
+    assert!(p[0].message.contains("dots"));
+}
+
+#[test]
+fn bucket_names() {
+    for ok in ["abc", "my-bucket.1", "a1b"] {
+        assert!(valid_bucket(ok), "{ok}");
+    }
+    for bad in ["ab", "-ab", "ab-", "Abc", "a_b", "a..b", &"a".repeat(64)] {
+        assert!(!valid_bucket(bad), "{bad}");
+    }
+}
+
+#[test]
+fn bad_bytes_never_panic() {
+    for text in [
+        "\u{0}",
+        "[[route]]\nname='\u{1}'",
+        "[icap]\nmax_connections = -1",
+        "[[route]\n",
+        "\u{feff}x=1",
+    ] {
+        assert!(Config::parse(text).is_err(), "{text:?}");
+    }
+}
+
+#[test]
+fn load_reports_missing_and_oversized_files() {
+    let dir = std::env::temp_dir().join(format!("s3map-config-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    assert!(matches!(
+        Config::load(&dir.join("missing.toml")),
+        Err(ConfigError::Read { .. })
+    ));
+    let big = dir.join("big.toml");
+    std::fs::write(&big, vec![b'#'; (MAX_CONFIG_BYTES + 1) as usize]).unwrap();
+    assert!(matches!(
+        Config::load(&big),
+        Err(ConfigError::TooLarge { .. })
+    ));
+    let good = dir.join("good.toml");
+    std::fs::write(&good, EXAMPLE).unwrap();
+    assert_eq!(Config::load(&good).unwrap().routes.len(), 1);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -1,1 +1,282 @@
 use super::*;
+use crate::config::Config;
+
+pub(crate) fn table() -> RouteTable {
+    let c = Config::parse(
+        r#"
+[[route]]
+name = "photos"
+public = "http://images.example.com/photos/"
+bucket = "photos"
+region = "us-east-1"
+endpoint = "http://127.0.0.1:9000"
+addressing = "path"
+
+[[route]]
+name = "thumbs"
+public = "http://images.example.com/photos/thumbs/"
+bucket = "thumbs"
+key_prefix = "small/"
+region = "eu-west-1"
+addressing = "virtual"
+allow_query = ["versionId"]
+
+[[route]]
+name = "open"
+public = "https://static.example.com:8443/"
+bucket = "static-site"
+region = "us-east-1"
+endpoint = "http://minio.local:9000"
+auth = "none"
+"#,
+    )
+    .unwrap();
+    RouteTable::new(&c.routes)
+}
+
+fn key(url: &str) -> (String, String) {
+    let t = table();
+    match decide(&t, "GET", url) {
+        Decision::Object(o) => (o.route.name.clone(), o.key),
+        other => panic!("{url}: {other:?}"),
+    }
+}
+
+fn refused(method: &str, url: &str) -> Refusal {
+    let t = table();
+    match decide(&t, method, url) {
+        Decision::Refuse(_, why) => why,
+        other => panic!("{url}: {other:?}"),
+    }
+}
+
+#[test]
+fn longest_prefix_wins_and_key_is_decoded_once() {
+    assert_eq!(
+        key("http://images.example.com/photos/a%20b+c.jpg"),
+        ("photos".into(), "a b+c.jpg".into())
+    );
+    assert_eq!(
+        key("http://IMAGES.example.com:80/photos/thumbs/x%2541"),
+        ("thumbs".into(), "small/x%41".into())
+    );
+    assert_eq!(
+        key("http://images.example.com/photos/thumbsup"),
+        ("photos".into(), "thumbsup".into())
+    );
+    assert_eq!(
+        key("https://static.example.com:8443/index.html"),
+        ("open".into(), "index.html".into())
+    );
+    assert_eq!(
+        key("http://images.example.com/photos/a//b/"),
+        ("photos".into(), "a//b/".into())
+    );
+    assert_eq!(
+        key("http://images.example.com/photos/dots/..hidden/.file."),
+        ("photos".into(), "dots/..hidden/.file.".into())
+    );
+}
+
+#[test]
+fn not_ours() {
+    let t = table();
+    for url in [
+        "http://images.example.com/other/x",
+        "http://images.example.com:8080/photos/x",
+        "https://images.example.com/photos/x",
+        "http://static.example.com:8443/x",
+        "http://169.254.169.254/latest/meta-data/",
+        "images.example.com:443",
+        "ftp://images.example.com/photos/x",
+        "",
+    ] {
+        assert_eq!(decide(&t, "GET", url), Decision::NotOurs, "{url}");
+    }
+}
+
+#[test]
+fn refusals_and_statuses() {
+    let cases = [
+        (
+            "PUT",
+            "http://images.example.com/photos/a",
+            Refusal::Method,
+            405,
+        ),
+        (
+            "DELETE",
+            "http://images.example.com/photos/a",
+            Refusal::Method,
+            405,
+        ),
+        (
+            "POST",
+            "http://images.example.com/photos/",
+            Refusal::Method,
+            405,
+        ),
+        (
+            "GET",
+            "http://images.example.com/photos/a?acl",
+            Refusal::Query,
+            403,
+        ),
+        (
+            "GET",
+            "http://images.example.com/photos/?list-type=2",
+            Refusal::Query,
+            403,
+        ),
+        (
+            "GET",
+            "http://images.example.com/photos/a?response-content-type=text/html",
+            Refusal::Query,
+            403,
+        ),
+        (
+            "GET",
+            "http://images.example.com/photos/",
+            Refusal::BucketRoot,
+            403,
+        ),
+        (
+            "HEAD",
+            "http://images.example.com/photos",
+            Refusal::BucketRoot,
+            403,
+        ),
+        (
+            "GET",
+            "http://images.example.com/photos/thumbs/",
+            Refusal::BucketRoot,
+            403,
+        ),
+        (
+            "GET",
+            "http://images.example.com/photos/a%zz",
+            Refusal::BadEscape,
+            400,
+        ),
+        (
+            "GET",
+            "http://images.example.com/photos/a%2",
+            Refusal::BadEscape,
+            400,
+        ),
+        (
+            "GET",
+            "http://images.example.com/photos/a%00b",
+            Refusal::ControlChar,
+            400,
+        ),
+        (
+            "GET",
+            "http://images.example.com/photos/a%0Ab",
+            Refusal::ControlChar,
+            400,
+        ),
+        (
+            "GET",
+            "http://images.example.com/photos/a%7F",
+            Refusal::ControlChar,
+            400,
+        ),
+        (
+            "GET",
+            "http://images.example.com/photos/a%C2%85",
+            Refusal::ControlChar,
+            400,
+        ),
+        (
+            "GET",
+            "http://images.example.com/photos/a%FF",
+            Refusal::NotUtf8,
+            400,
+        ),
+        (
+            "GET",
+            "http://images.example.com/photos/a/../b",
+            Refusal::DotSegment,
+            400,
+        ),
+        (
+            "GET",
+            "http://images.example.com/photos/a/%2E%2E/b",
+            Refusal::DotSegment,
+            400,
+        ),
+        (
+            "GET",
+            "http://images.example.com/photos/./b",
+            Refusal::DotSegment,
+            400,
+        ),
+        (
+            "GET",
+            "http://images.example.com/photos/..",
+            Refusal::DotSegment,
+            400,
+        ),
+    ];
+    for (m, url, why, status) in cases {
+        assert_eq!(refused(m, url), why, "{m} {url}");
+        assert_eq!(why.status(), status);
+    }
+    let long = format!("http://images.example.com/photos/{}", "k".repeat(1025));
+    assert_eq!(refused("GET", &long), Refusal::KeyTooLong);
+    let just = format!("http://images.example.com/photos/{}", "k".repeat(1024));
+    assert_eq!(key(&just).1.len(), 1024);
+    // The key prefix counts toward the limit.
+    let pre = format!(
+        "http://images.example.com/photos/thumbs/{}",
+        "k".repeat(1024 - 6 + 1)
+    );
+    assert_eq!(refused("GET", &pre), Refusal::KeyTooLong);
+}
+
+#[test]
+fn allow_listed_params_pass() {
+    let t = table();
+    match decide(
+        &t,
+        "GET",
+        "http://images.example.com/photos/thumbs/a?versionId=3",
+    ) {
+        Decision::Object(o) => assert_eq!(o.params, vec!["versionId=3"]),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        refused(
+            "GET",
+            "http://images.example.com/photos/thumbs/a?versionId=3&x=1"
+        ),
+        Refusal::Query
+    );
+    let many = format!(
+        "http://images.example.com/photos/thumbs/a?{}",
+        vec!["versionId=1"; 65].join("&")
+    );
+    assert_eq!(refused("GET", &many), Refusal::Query);
+    assert!(matches!(
+        decide(&t, "GET", "http://images.example.com/photos/a?"),
+        Decision::Object(_)
+    ));
+}
+
+#[test]
+fn every_awkward_key_maps_back() {
+    let data =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/awkward-keys.txt");
+    let text = std::fs::read_to_string(&data).expect("shared/data/awkward-keys.txt");
+    for k in text
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    {
+        let url = format!(
+            "http://images.example.com/photos/{}",
+            crate::pct::encode_path(k)
+        );
+        assert_eq!(key(&url).1, k);
+    }
+}
