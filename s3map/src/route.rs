@@ -102,6 +102,15 @@ impl Route {
     pub fn object_url(&self, key: &str) -> String {
         self.endpoint.object_url(&self.bucket, key, self.addressing)
     }
+
+    /// The authority of this route's S3 URLs (`bucket.host` when virtual-hosted), as Squid
+    /// will send it in `Host:`.
+    pub fn s3_authority(&self) -> String {
+        match self.addressing {
+            Addressing::Path => self.endpoint.authority(),
+            Addressing::Virtual => format!("{}.{}", self.bucket, self.endpoint.authority()),
+        }
+    }
 }
 
 /// Where a URL falls among the routes.

@@ -1,0 +1,249 @@
+//! One ICAP connection: read a message, decide, answer, repeat (RFC 3507 §4.1: one
+//! outstanding request per connection, no pipelining). The only place that touches the
+//! socket for a connection.
+//!
+//! ```text
+//!  Idle ──bytes──▶ Head ──REQMOD──▶ HttpHead ──▶ decide ──▶ Body(drain|keep) ──▶ respond ─┐
+//!   ▲               │ OPTIONS ─────────────────────────────────────────────────▶ respond ─┤
+//!   │               └ malformed ──▶ ICAP 4xx/505 + close                                  │
+//!   └──────────────────────────────── keep-alive ◀─────────────────────────────────────────┘
+//! ```
+
+use std::time::{Instant, SystemTime};
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::time::{timeout, timeout_at};
+
+use crate::chunked::Decoder;
+
+use crate::limits::{MAX_HTTP_HEAD, MESSAGE_TIMEOUT, WRITE_TIMEOUT};
+use crate::policy::{Outcome, Unchanged};
+use crate::respond;
+use crate::service::Service;
+use crate::wire::{parse_head, Method, RequestHead, Status, WireError};
+
+/// How a connection ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum End {
+    /// The client closed between messages, or asked to close.
+    Clean,
+    /// Idle longer than the idle timeout.
+    Idle,
+    /// A message did not arrive in full within [`MESSAGE_TIMEOUT`].
+    Slow,
+    /// The client closed in the middle of a message.
+    Truncated,
+    /// A malformed message was answered with an ICAP error.
+    Malformed(WireError),
+    /// A socket error.
+    Io,
+}
+
+enum Read {
+    Data,
+    Eof,
+    TimedOut,
+    Error,
+}
+
+struct Conn<S> {
+    stream: S,
+    buf: Vec<u8>,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
+    async fn read_more(
+        &mut self,
+        deadline: Option<tokio::time::Instant>,
+        idle: std::time::Duration,
+    ) -> Read {
+        self.buf.reserve(8192);
+        let fut = self.stream.read_buf(&mut self.buf);
+        let res = match deadline {
+            Some(d) => timeout_at(d, fut).await,
+            None => timeout(idle, fut).await,
+        };
+        match res {
+            Err(_) => Read::TimedOut,
+            Ok(Ok(0)) => Read::Eof,
+            Ok(Ok(_)) => Read::Data,
+            Ok(Err(_)) => Read::Error,
+        }
+    }
+
+    async fn write(&mut self, bytes: &[u8]) -> bool {
+        matches!(
+            timeout(WRITE_TIMEOUT, self.stream.write_all(bytes)).await,
+            Ok(Ok(()))
+        )
+    }
+}
+
+/// Serves one connection until it closes, idles out or misbehaves.
+pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(stream: S, svc: &Service) -> End {
+    let mut c = Conn {
+        stream,
+        buf: Vec::with_capacity(8192),
+    };
+    loop {
+        match one_message(&mut c, svc).await {
+            Ok(true) => continue,
+            Ok(false) => return End::Clean,
+            Err(end) => {
+                if let End::Malformed(e) = &end {
+                    let _ = c.write(&respond::icap_error(&svc.info, e.status())).await;
+                }
+                let _ = c.stream.shutdown().await;
+                return end;
+            }
+        }
+    }
+}
+
+/// Handles one message. `Ok(true)`: keep the connection; `Ok(false)`: close cleanly.
+async fn one_message<S: AsyncRead + AsyncWrite + Unpin>(
+    c: &mut Conn<S>,
+    svc: &Service,
+) -> Result<bool, End> {
+    let mut deadline = None;
+    let head = loop {
+        match parse_head(&c.buf).map_err(End::Malformed)? {
+            Status::Complete(head, used) => {
+                c.buf.drain(..used);
+                break head;
+            }
+            Status::Partial => {
+                let started = !c.buf.is_empty();
+                if started && deadline.is_none() {
+                    deadline = Some(tokio::time::Instant::now() + MESSAGE_TIMEOUT);
+                }
+                match c.read_more(deadline, svc.idle_timeout).await {
+                    Read::Data => {
+                        if deadline.is_none() {
+                            deadline = Some(tokio::time::Instant::now() + MESSAGE_TIMEOUT);
+                        }
+                    }
+                    Read::Eof if !started => return Ok(false),
+                    Read::Eof => return Err(End::Truncated),
+                    Read::TimedOut if !started => return Err(End::Idle),
+                    Read::TimedOut => return Err(End::Slow),
+                    Read::Error => return Err(End::Io),
+                }
+            }
+        }
+    };
+    let deadline = deadline.unwrap_or_else(|| tokio::time::Instant::now() + MESSAGE_TIMEOUT);
+    if !svc.is_our_uri(&head.uri) {
+        // Answered without reading a body, so the framing is unknown: close.
+        let _ = c.write(&respond::icap_error(&svc.info, 404)).await;
+        return Ok(false);
+    }
+    match head.method {
+        Method::Other => {
+            let _ = c.write(&respond::icap_error(&svc.info, 405)).await;
+            Ok(false)
+        }
+        Method::Options => {
+            if !c.write(&respond::options(&svc.info)).await {
+                return Err(End::Io);
+            }
+            Ok(!head.close)
+        }
+        Method::Reqmod => reqmod(c, svc, head, deadline).await,
+    }
+}
+
+async fn fill<S: AsyncRead + AsyncWrite + Unpin>(
+    c: &mut Conn<S>,
+    svc: &Service,
+    want: usize,
+    deadline: tokio::time::Instant,
+) -> Result<(), End> {
+    while c.buf.len() < want {
+        match c.read_more(Some(deadline), svc.idle_timeout).await {
+            Read::Data => {}
+            Read::Eof => return Err(End::Truncated),
+            Read::TimedOut => return Err(End::Slow),
+            Read::Error => return Err(End::Io),
+        }
+    }
+    Ok(())
+}
+
+async fn reqmod<S: AsyncRead + AsyncWrite + Unpin>(
+    c: &mut Conn<S>,
+    svc: &Service,
+    head: RequestHead,
+    deadline: tokio::time::Instant,
+) -> Result<bool, End> {
+    let enc = head
+        .encapsulated
+        .ok_or(End::Malformed(WireError::MissingEncapsulated))?;
+    debug_assert!(enc.head_len <= MAX_HTTP_HEAD);
+    fill(c, svc, enc.head_len, deadline).await?;
+    let http_bytes: Vec<u8> = c.buf.drain(..enc.head_len).collect();
+    let started = Instant::now();
+
+    let outcome = if http_bytes.is_empty() {
+        None
+    } else {
+        let req = crate::http::parse(&http_bytes).map_err(End::Malformed)?;
+        Some(svc.policy.apply(req.method, req.target, SystemTime::now()))
+    };
+    // An echo (no 204 offered, outside a preview) is the only answer that needs the body.
+    let unchanged = matches!(outcome, None | Some(Outcome::Unchanged(_)));
+    let in_preview = head.preview.is_some();
+    let keep_body = enc.body && unchanged && !head.allow_204 && !in_preview;
+    let mut body = None;
+    let mut too_large = false;
+    if enc.body {
+        let mut dec = Decoder::new(keep_body);
+        loop {
+            let used = dec.feed(&c.buf).map_err(End::Malformed)?;
+            c.buf.drain(..used);
+            if dec.done() {
+                break;
+            }
+            fill(c, svc, c.buf.len() + 1, deadline).await?;
+        }
+        if keep_body {
+            match dec.into_body() {
+                Ok(b) => body = Some(b),
+                Err(_) => too_large = true,
+            }
+        }
+    }
+
+    let info = &svc.info;
+    let response = match &outcome {
+        _ if too_large => respond::refusal(
+            info,
+            413,
+            "The request body is too large to pass through s3squid-icap.",
+            false,
+        ),
+        None | Some(Outcome::Unchanged(_)) if head.allow_204 || in_preview => {
+            respond::no_content(info)
+        }
+        None | Some(Outcome::Unchanged(_)) => respond::echo(info, &http_bytes, body.as_deref()),
+        Some(Outcome::Refused(why)) => {
+            let head_only = http_bytes.starts_with(b"HEAD ");
+            respond::refusal(info, why.status(), why.message(), head_only)
+        }
+        Some(Outcome::Adapted { url, host, .. }) => {
+            // Re-parse is cheap and keeps `req` from borrowing across the body read.
+            let req = crate::http::parse(&http_bytes).map_err(End::Malformed)?;
+            respond::adapted(info, &req, url, host)
+        }
+    };
+    svc.stats.record(outcome.as_ref(), started.elapsed());
+    if let Some(Outcome::Unchanged(Unchanged::NoCredentials)) = &outcome {
+        log::warn!("no AWS credentials: a signed route's request was left unsigned (204); hits are still served");
+    }
+    if !c.write(&response).await {
+        return Err(End::Io);
+    }
+    // After a preview that did not end the body, the client would send the rest only after
+    // a 100; a final answer ends the message, so the connection stays in step.
+    Ok(!head.close)
+}

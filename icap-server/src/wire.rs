@@ -1,0 +1,258 @@
+//! ICAP request heads (RFC 3507 §4.3): recognised as a whole before anything acts on them.
+//! No I/O: [`parse_head`] takes bytes and says complete, need more, or exactly what is wrong.
+
+use crate::limits::{MAX_HTTP_HEAD, MAX_ICAP_HEAD, MAX_ICAP_HEADERS};
+
+/// Result of feeding bytes to a parser.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Status<T> {
+    /// A whole value and how many bytes it used.
+    Complete(T, usize),
+    /// Not enough bytes yet (never an error).
+    Partial,
+}
+
+/// Why an ICAP message is malformed. Every variant is answered with ICAP 400 and a close,
+/// except [`WireError::Version`] (505) — see [`WireError::status`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum WireError {
+    /// The head is longer than [`MAX_ICAP_HEAD`].
+    #[error("ICAP head too long")]
+    HeadTooLong,
+    /// More than [`MAX_ICAP_HEADERS`] header fields.
+    #[error("too many ICAP headers")]
+    TooManyHeaders,
+    /// Not `METHOD SP URI SP ICAP/1.0`.
+    #[error("bad ICAP request line")]
+    RequestLine,
+    /// Not ICAP/1.0.
+    #[error("unsupported ICAP version")]
+    Version,
+    /// A header line without `:` or with bad bytes, or a bare LF.
+    #[error("bad ICAP header line")]
+    HeaderLine,
+    /// `Encapsulated` malformed, with offsets out of order, or a form RFC 3507 §4.4.1 forbids.
+    #[error("bad Encapsulated header")]
+    Encapsulated,
+    /// A REQMOD without `Encapsulated`.
+    #[error("REQMOD without Encapsulated")]
+    MissingEncapsulated,
+    /// The same header twice where only one is allowed (`Encapsulated`, `Preview`).
+    #[error("duplicate ICAP header")]
+    DuplicateHeader,
+    /// `Preview` not a decimal number.
+    #[error("bad Preview header")]
+    Preview,
+    /// The encapsulated HTTP head is longer than [`MAX_HTTP_HEAD`] or does not end where
+    /// `Encapsulated` says.
+    #[error("bad encapsulated HTTP head")]
+    HttpHead,
+    /// The encapsulated body's chunked coding is broken or too large.
+    #[error("bad encapsulated body")]
+    Body,
+}
+
+impl WireError {
+    /// The ICAP status answered.
+    pub fn status(self) -> u16 {
+        match self {
+            WireError::Version => 505,
+            _ => 400,
+        }
+    }
+}
+
+/// The ICAP method.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Method {
+    /// OPTIONS
+    Options,
+    /// REQMOD
+    Reqmod,
+    /// Any other token (RESPMOD included): answered 405.
+    Other,
+}
+
+/// A REQMOD's `Encapsulated` value (RFC 3507 §4.4.1: `[req-hdr] req-body|null-body`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Encapsulated {
+    /// Length of the encapsulated HTTP request head (0 when there is none).
+    pub head_len: usize,
+    /// Whether a chunked body follows the head.
+    pub body: bool,
+}
+
+/// A recognised ICAP request head.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestHead {
+    /// The method.
+    pub method: Method,
+    /// The ICAP URI as sent.
+    pub uri: String,
+    /// `Encapsulated`, for REQMOD (OPTIONS bodies are not accepted).
+    pub encapsulated: Option<Encapsulated>,
+    /// Whether the client allows `204 No Content` outside a preview.
+    pub allow_204: bool,
+    /// `Preview: n`, if previewing.
+    pub preview: Option<usize>,
+    /// The client asked to close after this message.
+    pub close: bool,
+}
+
+/// Parses an ICAP request head from the start of `buf`.
+pub fn parse_head(buf: &[u8]) -> Result<Status<RequestHead>, WireError> {
+    let Some(end) = find(buf, b"\r\n\r\n") else {
+        if buf.len() >= MAX_ICAP_HEAD {
+            return Err(WireError::HeadTooLong);
+        }
+        // A bare LF where a line should end is malformed, whatever follows.
+        if let Some(first_lf) = buf.iter().position(|&b| b == b'\n') {
+            if first_lf == 0 || buf.get(first_lf - 1) != Some(&b'\r') {
+                return Err(WireError::HeaderLine);
+            }
+        }
+        return Ok(Status::Partial);
+    };
+    if end + 4 > MAX_ICAP_HEAD {
+        return Err(WireError::HeadTooLong);
+    }
+    let head = std::str::from_utf8(&buf[..end]).map_err(|_| WireError::HeaderLine)?;
+    let mut lines = head.split("\r\n");
+    let request_line = lines.next().unwrap_or("");
+    let mut parts = request_line.split(' ');
+    let (Some(method), Some(uri), Some(version), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(WireError::RequestLine);
+    };
+    if method.is_empty() || uri.is_empty() || !method.bytes().all(|b| b.is_ascii_uppercase()) {
+        return Err(WireError::RequestLine);
+    }
+    if !version.starts_with("ICAP/") {
+        return Err(WireError::RequestLine);
+    }
+    if version != "ICAP/1.0" {
+        return Err(WireError::Version);
+    }
+    let method = match method {
+        "OPTIONS" => Method::Options,
+        "REQMOD" => Method::Reqmod,
+        _ => Method::Other,
+    };
+    let mut encapsulated = None;
+    let mut allow_204 = false;
+    let mut preview = None;
+    let mut close = false;
+    let mut count = 0;
+    for line in lines {
+        count += 1;
+        if count > MAX_ICAP_HEADERS {
+            return Err(WireError::TooManyHeaders);
+        }
+        if line.bytes().any(|b| b == b'\n' || b == b'\r' || b == 0) {
+            return Err(WireError::HeaderLine);
+        }
+        let (name, value) = line.split_once(':').ok_or(WireError::HeaderLine)?;
+        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(WireError::HeaderLine);
+        }
+        let value = value.trim_matches([' ', '\t']);
+        if name.eq_ignore_ascii_case("Encapsulated") {
+            if encapsulated.is_some() {
+                return Err(WireError::DuplicateHeader);
+            }
+            encapsulated = Some(value);
+        } else if name.eq_ignore_ascii_case("Allow") {
+            allow_204 |= value.split(',').any(|v| v.trim() == "204");
+        } else if name.eq_ignore_ascii_case("Preview") {
+            if preview.is_some() {
+                return Err(WireError::DuplicateHeader);
+            }
+            preview = Some(parse_decimal(value).ok_or(WireError::Preview)?);
+        } else if name.eq_ignore_ascii_case("Connection") {
+            close |= value
+                .split(',')
+                .any(|v| v.trim().eq_ignore_ascii_case("close"));
+        }
+    }
+    let encapsulated = match (&method, encapsulated) {
+        (Method::Reqmod, None) => return Err(WireError::MissingEncapsulated),
+        (Method::Reqmod, Some(v)) => Some(parse_reqmod_encapsulated(v)?),
+        // OPTIONS from Squid carries none; `null-body=0` is the only body form accepted.
+        (Method::Options, Some(v)) if parse_offsets(v)? != [("null-body", 0)] => {
+            return Err(WireError::Encapsulated)
+        }
+        _ => None,
+    };
+    Ok(Status::Complete(
+        RequestHead {
+            method,
+            uri: uri.to_owned(),
+            encapsulated,
+            allow_204,
+            preview,
+            close,
+        },
+        end + 4,
+    ))
+}
+
+fn parse_decimal(s: &str) -> Option<usize> {
+    if s.is_empty() || s.len() > 9 || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+/// `name=offset, …` with strictly increasing offsets starting at 0.
+fn parse_offsets(v: &str) -> Result<Vec<(&str, usize)>, WireError> {
+    let mut out: Vec<(&str, usize)> = Vec::new();
+    for item in v.split(',') {
+        let (name, off) = item.trim().split_once('=').ok_or(WireError::Encapsulated)?;
+        let off = parse_decimal(off.trim()).ok_or(WireError::Encapsulated)?;
+        let ordered = match out.last() {
+            None => off == 0,
+            Some(&(_, prev)) => off > prev,
+        };
+        if !ordered || out.len() >= 4 {
+            return Err(WireError::Encapsulated);
+        }
+        out.push((name.trim(), off));
+    }
+    Ok(out)
+}
+
+fn parse_reqmod_encapsulated(v: &str) -> Result<Encapsulated, WireError> {
+    let parts = parse_offsets(v)?;
+    let enc = match parts.as_slice() {
+        [("req-hdr", 0), ("null-body", n)] => Encapsulated {
+            head_len: *n,
+            body: false,
+        },
+        [("req-hdr", 0), ("req-body", n)] => Encapsulated {
+            head_len: *n,
+            body: true,
+        },
+        [("null-body", 0)] => Encapsulated {
+            head_len: 0,
+            body: false,
+        },
+        [("req-body", 0)] => Encapsulated {
+            head_len: 0,
+            body: true,
+        },
+        _ => return Err(WireError::Encapsulated),
+    };
+    if enc.head_len > MAX_HTTP_HEAD {
+        return Err(WireError::HttpHead);
+    }
+    Ok(enc)
+}
+
+/// Position of `needle` in `hay`.
+pub fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,126 @@
+//! The command-line surface every s3squid program shares: `--config PATH` (default
+//! [`DEFAULT_CONFIG_PATH`]), `--check`, `--log-level LEVEL`, `--help`, `--version`.
+//! Pure: takes the arguments, returns what they ask for.
+
+use std::path::PathBuf;
+
+use crate::config::{ConfigError, DEFAULT_CONFIG_PATH};
+
+/// Exit code for a bad configuration or bad arguments (`EX_USAGE`, as linkerd uses).
+pub const EXIT_CONFIG: u8 = 64;
+
+/// Parsed common arguments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommonArgs {
+    /// The configuration file.
+    pub config: PathBuf,
+    /// Validate the configuration and exit.
+    pub check: bool,
+    /// `error`, `warn`, `info`, `debug` or `trace`; `None` means the program's default
+    /// (or `S3SQUID_LOG`).
+    pub log_level: Option<String>,
+}
+
+/// What the command line asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Parsed {
+    /// Run (or check) with these arguments.
+    Run(CommonArgs),
+    /// Print help and exit 0.
+    Help,
+    /// Print the version and exit 0.
+    Version,
+}
+
+/// Parses the arguments after the program name.
+pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Parsed, String> {
+    let mut out = CommonArgs {
+        config: PathBuf::from(DEFAULT_CONFIG_PATH),
+        check: false,
+        log_level: None,
+    };
+    let mut args = args.into_iter();
+    while let Some(a) = args.next() {
+        let (flag, inline) = match a.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f.to_owned(), Some(v.to_owned())),
+            _ => (a.clone(), None),
+        };
+        let mut value = |name: &str| {
+            inline
+                .clone()
+                .or_else(|| args.next())
+                .ok_or(format!("{name} needs a value"))
+        };
+        match flag.as_str() {
+            "--config" | "-c" => out.config = PathBuf::from(value("--config")?),
+            "--log-level" => {
+                let l = value("--log-level")?;
+                if !["error", "warn", "info", "debug", "trace", "off"].contains(&l.as_str()) {
+                    return Err(format!(
+                        "--log-level must be error, warn, info, debug, trace or off, not {l:?}"
+                    ));
+                }
+                out.log_level = Some(l);
+            }
+            "--check" => out.check = true,
+            "--help" | "-h" => return Ok(Parsed::Help),
+            "--version" | "-V" => return Ok(Parsed::Version),
+            other => return Err(format!("unknown argument {other:?} (try --help)")),
+        }
+    }
+    Ok(Parsed::Run(out))
+}
+
+/// The operator-facing report of a configuration error: one problem per line, each
+/// prefixed with the file (and line, when known).
+pub fn config_report(path: &std::path::Path, err: &ConfigError) -> String {
+    match err {
+        ConfigError::Invalid { problems } => problems
+            .iter()
+            .map(|p| match p.line {
+                Some(l) => format!("{}:{l}: {}", path.display(), p.message),
+                None => format!("{}: {}", path.display(), p.message),
+            })
+            .collect::<Vec<_>>()
+            .join("\n"),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(args: &[&str]) -> Result<Parsed, String> {
+        parse_args(args.iter().map(|s| s.to_string()))
+    }
+
+    #[test]
+    fn parses() {
+        let Parsed::Run(a) = p(&["--config", "/x.toml", "--check", "--log-level=debug"]).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(a.config, PathBuf::from("/x.toml"));
+        assert!(a.check);
+        assert_eq!(a.log_level.as_deref(), Some("debug"));
+        let Parsed::Run(d) = p(&[]).unwrap() else {
+            panic!()
+        };
+        assert_eq!(d.config, PathBuf::from(DEFAULT_CONFIG_PATH));
+        assert_eq!(p(&["--help"]).unwrap(), Parsed::Help);
+        assert!(p(&["--config"]).is_err());
+        assert!(p(&["--bogus"]).is_err());
+        assert!(p(&["--log-level", "loud"]).is_err());
+    }
+
+    #[test]
+    fn report_has_path_and_lines() {
+        let err = crate::config::Config::parse("[icap]\nlisten = 'x'\n").unwrap_err();
+        let r = config_report(std::path::Path::new("/etc/s.toml"), &err);
+        assert_eq!(
+            r.lines().next().unwrap(),
+            "/etc/s.toml:2: icap.listen \"x\" is not IP:PORT"
+        );
+    }
+}
