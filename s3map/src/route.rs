@@ -134,7 +134,7 @@ impl RouteTable {
     /// Builds the table; the longest public prefix wins a lookup.
     pub fn new(routes: &[Route]) -> Self {
         let mut by_len = routes.to_vec();
-        by_len.sort_by(|a, b| b.public.path.len().cmp(&a.public.path.len()));
+        by_len.sort_by_key(|r| std::cmp::Reverse(r.public.path.len()));
         RouteTable { by_len }
     }
 

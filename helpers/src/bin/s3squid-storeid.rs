@@ -1,0 +1,44 @@
+//! `s3squid-storeid`: a Squid `store_id_program` giving every spelling of an S3 object one
+//! cache key. Usage in squid.conf:
+//!
+//! ```text
+//! store_id_program /usr/local/bin/s3squid-storeid --config /etc/s3squid/s3squid.toml
+//! store_id_children 20 startup=1 idle=1 concurrency=8
+//! store_id_bypass off
+//! ```
+#![forbid(unsafe_code)]
+
+use std::process::ExitCode;
+
+use s3map::route::RouteTable;
+use s3squid_helpers::protocol::Reply;
+use s3squid_helpers::startup::{start, Start};
+use s3squid_helpers::{runner, storeid};
+
+const HELP: &str = "s3squid-storeid: Squid store_id_program helper: one cache key per S3 object
+
+usage: s3squid-storeid [--config PATH] [--check] [--log-level LEVEL]
+
+Reads Squid's store-ID requests on stdin (with or without concurrency channel IDs) and
+answers OK store-id=\"http://s3.squid.internal/v1/<endpoint>/<bucket>/<key>\" for objects
+under a route (public or S3 URL, signed or not), ERR for anything else. With a missing
+or broken configuration it answers BH to every request and logs why; it never exits
+before stdin closes.";
+
+fn main() -> ExitCode {
+    let config = match start("s3squid-storeid", HELP) {
+        Start::Exit(code) => return ExitCode::from(code),
+        Start::Serve(c) => c,
+    };
+    let stdin = std::io::stdin().lock();
+    let stdout = std::io::stdout().lock();
+    let stop = match config {
+        Ok(cfg) => {
+            let table = RouteTable::new(&cfg.routes);
+            runner::run(stdin, stdout, |req| storeid::decide(&table, req))
+        }
+        Err(msg) => runner::run(stdin, stdout, |_| Reply::Bh(msg.clone())),
+    };
+    log::debug!("s3squid-storeid: stopping: {stop:?}");
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,151 @@
+//! Squid's helper protocol (see `shared/docs/squid-protocols.md` §1): request lines in,
+//! reply lines out. No I/O.
+//!
+//! Request: `[channel-ID SP] URL [SP extras…]`. The channel ID is present exactly when the
+//! helper runs with `concurrency=N ≥ 1`; it is an opaque decimal token echoed back as
+//! received. A URL is never all digits, so the first token tells which form a line has.
+//!
+//! Reply: `[channel-ID SP] OK|ERR|BH [kv-pairs]`. Values are always quoted (Squid
+//! %-decodes unquoted values of 3+ characters) with `"` and `\` escaped; never a legacy
+//! bare-URL reply.
+
+/// Longest request line read (Squid's own limit is `MAX_URL + 1024` = 9216 bytes, extras
+/// included). Longer lines are answered `BH` and skipped.
+pub const MAX_HELPER_LINE: usize = 16 * 1024;
+
+/// A request line, split.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request<'a> {
+    /// The channel ID, if the line has one.
+    pub channel: Option<&'a str>,
+    /// The URL (may be empty for an empty line).
+    pub url: &'a str,
+    /// Whatever follows the URL (`url_rewrite_extras` / `store_id_extras`), unparsed.
+    pub extras: &'a str,
+}
+
+/// Why a line cannot be handled; answered per line, the helper keeps going.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineError {
+    /// Longer than [`MAX_HELPER_LINE`].
+    TooLong,
+    /// Not UTF-8.
+    NotUtf8,
+    /// Contains a NUL or another control character.
+    Control,
+    /// Empty (after the channel ID).
+    Empty,
+}
+
+impl LineError {
+    /// The `BH message` text.
+    pub fn message(self) -> &'static str {
+        match self {
+            LineError::TooLong => "request line too long",
+            LineError::NotUtf8 => "request line is not UTF-8",
+            LineError::Control => "request line has a control character",
+            LineError::Empty => "empty request line",
+        }
+    }
+}
+
+fn is_channel(tok: &[u8]) -> bool {
+    !tok.is_empty() && tok.len() <= 20 && tok.iter().all(u8::is_ascii_digit)
+}
+
+/// The channel ID of a raw line (possibly truncated or invalid), so even a bad line gets a
+/// reply Squid can match.
+pub fn channel_of(line: &[u8]) -> Option<&str> {
+    let tok = line.split(|&b| b == b' ').next()?;
+    if is_channel(tok) {
+        std::str::from_utf8(tok).ok()
+    } else {
+        None
+    }
+}
+
+/// Splits one line (without its `\n`; a trailing `\r` is removed).
+pub fn parse_line(line: &[u8]) -> Result<Request<'_>, LineError> {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    if line.len() > MAX_HELPER_LINE {
+        return Err(LineError::TooLong);
+    }
+    let line = std::str::from_utf8(line).map_err(|_| LineError::NotUtf8)?;
+    if line.bytes().any(|b| b < 0x20 && b != b'\t' || b == 0x7f) {
+        return Err(LineError::Control);
+    }
+    let (channel, rest) = match line.split_once(' ') {
+        Some((tok, rest)) if is_channel(tok.as_bytes()) => (Some(tok), rest),
+        None if is_channel(line.as_bytes()) => (Some(line), ""),
+        _ => (None, line),
+    };
+    let rest = rest.trim_start_matches(' ');
+    let (url, extras) = rest.split_once(' ').unwrap_or((rest, ""));
+    if url.is_empty() {
+        return Err(LineError::Empty);
+    }
+    Ok(Request {
+        channel,
+        url,
+        extras,
+    })
+}
+
+/// A reply, before encoding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reply {
+    /// `OK store-id="…"`
+    StoreId(String),
+    /// `OK rewrite-url="…"`
+    RewriteUrl(String),
+    /// `OK status=30N url="…"` (a redirect the client sees)
+    Redirect(u16, String),
+    /// `ERR`: no change.
+    Err,
+    /// `BH message="…"`: the helper cannot answer (broken config, bad line).
+    Bh(String),
+}
+
+/// Appends `value` quoted, with `"` and `\` escaped and line breaks removed.
+fn push_quoted(out: &mut Vec<u8>, value: &str) {
+    out.push(b'"');
+    for b in value.bytes() {
+        match b {
+            b'"' | b'\\' => out.extend_from_slice(&[b'\\', b]),
+            b'\n' | b'\r' => out.push(b' '),
+            _ => out.push(b),
+        }
+    }
+    out.push(b'"');
+}
+
+/// Encodes a reply line, `\n` included.
+pub fn encode(out: &mut Vec<u8>, channel: Option<&str>, reply: &Reply) {
+    if let Some(c) = channel {
+        out.extend_from_slice(c.as_bytes());
+        out.push(b' ');
+    }
+    match reply {
+        Reply::StoreId(id) => {
+            out.extend_from_slice(b"OK store-id=");
+            push_quoted(out, id);
+        }
+        Reply::RewriteUrl(u) => {
+            out.extend_from_slice(b"OK rewrite-url=");
+            push_quoted(out, u);
+        }
+        Reply::Redirect(status, u) => {
+            out.extend_from_slice(format!("OK status={status} url=").as_bytes());
+            push_quoted(out, u);
+        }
+        Reply::Err => out.extend_from_slice(b"ERR"),
+        Reply::Bh(m) => {
+            out.extend_from_slice(b"BH message=");
+            push_quoted(out, m);
+        }
+    }
+    out.push(b'\n');
+}
+
+#[cfg(test)]
+mod tests;

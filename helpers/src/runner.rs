@@ -1,0 +1,96 @@
+//! The helper loop: the one place that reads stdin and writes stdout.
+//!
+//! Reads by line, not by `read()` call (Squid may send several lines in one write); answers
+//! every line, bad ones included; flushes when no complete line is left, so a batch costs
+//! one write; exits 0 on EOF (that is how Squid stops helpers); a write error on stdout
+//! (Squid went away) ends the loop quietly.
+
+use std::io::{Read, Write};
+
+use crate::protocol::{channel_of, encode, parse_line, LineError, Reply, Request, MAX_HELPER_LINE};
+
+/// Why the loop ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Stop {
+    /// stdin reached EOF.
+    Eof,
+    /// stdin could not be read.
+    ReadError,
+    /// stdout could not be written (Squid closed its end).
+    WriteError,
+}
+
+/// Runs `decide` for every request line of `input`, writing replies to `output`.
+pub fn run(
+    mut input: impl Read,
+    mut output: impl Write,
+    mut decide: impl FnMut(&Request<'_>) -> Reply,
+) -> Stop {
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut filled = 0;
+    // Set while skipping the rest of an over-long line; holds its channel ID.
+    let mut skipping: Option<Option<String>> = None;
+    let mut out = Vec::with_capacity(64 * 1024);
+    loop {
+        let n = match input.read(&mut buf[filled..]) {
+            Ok(0) => {
+                // A last line without `\n` still gets its answer.
+                if filled > 0 && skipping.is_none() {
+                    answer(&buf[..filled], &mut out, &mut decide);
+                }
+                return flush(&mut output, &mut out).err().unwrap_or(Stop::Eof);
+            }
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => return Stop::ReadError,
+        };
+        filled += n;
+        let mut start = 0;
+        while let Some(pos) = buf[start..filled].iter().position(|&b| b == b'\n') {
+            let line = &buf[start..start + pos];
+            match skipping.take() {
+                Some(channel) => reply_err(&mut out, channel.as_deref(), LineError::TooLong),
+                None => answer(line, &mut out, &mut decide),
+            }
+            start += pos + 1;
+        }
+        buf.copy_within(start..filled, 0);
+        filled -= start;
+        if filled > MAX_HELPER_LINE {
+            if skipping.is_none() {
+                skipping = Some(channel_of(&buf[..filled]).map(str::to_owned));
+            }
+            filled = 0;
+        }
+        if let Err(stop) = flush(&mut output, &mut out) {
+            return stop;
+        }
+    }
+}
+
+fn answer(line: &[u8], out: &mut Vec<u8>, decide: &mut impl FnMut(&Request<'_>) -> Reply) {
+    match parse_line(line) {
+        Ok(req) => {
+            let reply = decide(&req);
+            encode(out, req.channel, &reply);
+        }
+        Err(e) => reply_err(out, channel_of(line), e),
+    }
+}
+
+fn reply_err(out: &mut Vec<u8>, channel: Option<&str>, e: LineError) {
+    log::warn!("{} (answered BH)", e.message());
+    encode(out, channel, &Reply::Bh(e.message().to_owned()));
+}
+
+fn flush(output: &mut impl Write, out: &mut Vec<u8>) -> Result<(), Stop> {
+    if out.is_empty() {
+        return Ok(());
+    }
+    let res = output.write_all(out).and_then(|()| output.flush());
+    out.clear();
+    res.map_err(|_| Stop::WriteError)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,68 @@
+//! What every helper does before its loop: arguments, logging, configuration. A helper
+//! never exits because of its configuration (Squid exits if helpers die too fast after a
+//! start, DESIGN.md): a broken or missing config makes it answer `BH` to every line and say
+//! why on stderr, once.
+
+use s3map::cli::{config_report, parse_args, Parsed, EXIT_CONFIG};
+use s3map::config::Config;
+
+/// What `main` should do.
+pub enum Start {
+    /// Run the loop with this config, or answer `BH message` to every line.
+    Serve(Result<Config, String>),
+    /// Exit now with this code (`--help`, `--version`, `--check`, bad arguments).
+    Exit(u8),
+}
+
+/// Parses arguments, sets up logging (stderr, Squid puts it in cache.log; default `warn`,
+/// `--log-level` or `S3SQUID_LOG` to change) and loads the config.
+pub fn start(name: &str, help: &str) -> Start {
+    let args = match parse_args(std::env::args().skip(1)) {
+        Ok(Parsed::Run(a)) => a,
+        Ok(Parsed::Help) => {
+            println!("{help}");
+            return Start::Exit(0);
+        }
+        Ok(Parsed::Version) => {
+            println!("{name} {}", env!("CARGO_PKG_VERSION"));
+            return Start::Exit(0);
+        }
+        Err(e) => {
+            eprintln!("{name}: {e}");
+            // Under Squid, bad arguments are a broken config too: answer BH, never exit.
+            if args_only_check() {
+                return Start::Exit(EXIT_CONFIG);
+            }
+            return Start::Serve(Err(format!("{name}: {e}")));
+        }
+    };
+    let env = env_logger::Env::new().filter_or("S3SQUID_LOG", "warn");
+    let mut b = env_logger::Builder::from_env(env);
+    if let Some(l) = &args.log_level {
+        b.parse_filters(l);
+    }
+    b.format_timestamp(None)
+        .target(env_logger::Target::Stderr)
+        .init();
+    let config = Config::load(&args.config).map_err(|e| config_report(&args.config, &e));
+    if args.check {
+        return Start::Exit(match &config {
+            Ok(c) => {
+                println!("{}: ok, {} route(s)", args.config.display(), c.routes.len());
+                0
+            }
+            Err(report) => {
+                eprintln!("{report}");
+                EXIT_CONFIG
+            }
+        });
+    }
+    if let Err(report) = &config {
+        log::error!("{name}: configuration unusable, answering BH to every request until restarted with a good one:\n{report}");
+    }
+    Start::Serve(config.map_err(|_| format!("{name}: configuration unusable, see cache.log")))
+}
+
+fn args_only_check() -> bool {
+    std::env::args().any(|a| a == "--check")
+}

@@ -1,0 +1,278 @@
+//! The ICAP service over real loopback sockets and in-memory pipes: persistent
+//! connections, split reads, bodies, malformed input, limits and timeouts.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use s3map::config::Config;
+use s3map::Credentials;
+use s3squid_icap::connection::{serve, End};
+use s3squid_icap::Service;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const CONFIG: &str = r#"
+[icap]
+listen = "127.0.0.1:0"
+max_connections = 2
+idle_timeout = 30
+
+[[route]]
+name = "photos"
+public = "http://images.example.com/photos/"
+bucket = "photos"
+region = "us-east-1"
+endpoint = "http://127.0.0.1:9000"
+addressing = "path"
+"#;
+
+fn service() -> Service {
+    let cfg = Config::parse(CONFIG).unwrap();
+    Service::new(
+        &cfg,
+        Some(Credentials::new(
+            "AKIDTEST",
+            "SECRETKEYTEST",
+            None,
+            None,
+            "test",
+        )),
+    )
+}
+
+fn reqmod(method: &str, url: &str, body: Option<&[u8]>) -> Vec<u8> {
+    let http = format!("{method} {url} HTTP/1.1\r\nUser-Agent: t\r\nAuthorization: x\r\nHost: images.example.com\r\n\r\n");
+    let enc = if body.is_some() {
+        format!("req-hdr=0, req-body={}", http.len())
+    } else {
+        format!("req-hdr=0, null-body={}", http.len())
+    };
+    let mut m = format!("REQMOD icap://127.0.0.1:1344/s3sign ICAP/1.0\r\nHost: 127.0.0.1:1344\r\nEncapsulated: {enc}\r\nAllow: 204, trailers\r\n\r\n{http}").into_bytes();
+    if let Some(b) = body {
+        m.extend_from_slice(format!("{:x}\r\n", b.len()).as_bytes());
+        m.extend_from_slice(b);
+        m.extend_from_slice(b"\r\n0\r\n\r\n");
+    }
+    m
+}
+
+const OPTIONS: &[u8] = b"OPTIONS icap://127.0.0.1:1344/s3sign ICAP/1.0\r\nHost: 127.0.0.1:1344\r\nAllow: 206, trailers\r\n\r\n";
+
+/// Sends `input` through `serve` (in pieces of `piece` bytes) and returns everything the
+/// service wrote until it closed or the input ran out.
+async fn exchange(svc: &Service, input: &[u8], piece: usize) -> (String, End) {
+    let (mut client, server) = tokio::io::duplex(1 << 20);
+    let input = input.to_vec();
+    let writer = async move {
+        for p in input.chunks(piece.max(1)) {
+            client.write_all(p).await.unwrap();
+            tokio::task::yield_now().await;
+        }
+        client.shutdown().await.unwrap();
+        let mut out = Vec::new();
+        client.read_to_end(&mut out).await.unwrap();
+        out
+    };
+    let (out, end) = tokio::join!(writer, serve(server, svc));
+    (String::from_utf8_lossy(&out).into_owned(), end)
+}
+
+fn count(hay: &str, needle: &str) -> usize {
+    hay.matches(needle).count()
+}
+
+#[tokio::test]
+async fn persistent_connection_answers_each_message() {
+    let svc = service();
+    let mut input = OPTIONS.to_vec();
+    input.extend(reqmod(
+        "GET",
+        "http://images.example.com/photos/a%20b+c.jpg",
+        None,
+    ));
+    input.extend(reqmod("GET", "http://elsewhere.example.com/x", None));
+    input.extend(reqmod("HEAD", "http://images.example.com/photos/k", None));
+    input.extend(reqmod(
+        "PUT",
+        "http://images.example.com/photos/k",
+        Some(b"data"),
+    ));
+    input.extend(reqmod("GET", "http://images.example.com/photos/", None));
+    let (out, end) = exchange(&svc, &input, 1 << 20).await;
+    assert_eq!(end, End::Clean);
+    assert_eq!(count(&out, "ICAP/1.0 "), 6, "{out}");
+    assert_eq!(count(&out, "ISTag: "), 6);
+    assert!(out.contains("Methods: REQMOD"));
+    assert!(out.contains("GET http://127.0.0.1:9000/photos/a%20b%2Bc.jpg?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDTEST%2F"));
+    assert!(out.contains("HEAD http://127.0.0.1:9000/photos/k?X-Amz-Algorithm="));
+    assert!(out.contains("ICAP/1.0 204 No Content"));
+    assert!(out.contains("HTTP/1.1 405 Method Not Allowed"));
+    assert!(out.contains("HTTP/1.1 403 Forbidden"));
+    assert!(
+        !out.contains("Authorization"),
+        "client Authorization must be dropped"
+    );
+    assert!(!out.contains("SECRETKEYTEST"));
+}
+
+#[tokio::test]
+async fn split_reads_give_identical_answers() {
+    let svc = service();
+    let mut msg = reqmod("GET", "http://images.example.com/photos/x?y", None);
+    msg.extend(reqmod(
+        "PUT",
+        "http://images.example.com/photos/k",
+        Some(b"0123456789"),
+    ));
+    let (whole, _) = exchange(&svc, &msg, 1 << 20).await;
+    for piece in [1, 2, 3, 5, 17, 64] {
+        let (out, end) = exchange(&svc, &msg, piece).await;
+        assert_eq!(out, whole, "piece {piece}");
+        assert_eq!(end, End::Clean);
+    }
+}
+
+#[tokio::test]
+async fn body_on_get_not_ours_is_204_and_connection_stays_in_step() {
+    let svc = service();
+    let mut input = reqmod(
+        "GET",
+        "http://other.example.com/x",
+        Some(b"unexpected body"),
+    );
+    input.extend(reqmod("GET", "http://images.example.com/photos/a", None));
+    let (out, end) = exchange(&svc, &input, 7).await;
+    assert_eq!(end, End::Clean);
+    assert!(out.starts_with("ICAP/1.0 204 No Content"));
+    assert!(out.contains("GET http://127.0.0.1:9000/photos/a?X-Amz-"));
+}
+
+#[tokio::test]
+async fn echo_when_204_not_offered() {
+    let svc = service();
+    let http = "POST http://other.example.com/x HTTP/1.1\r\nHost: other.example.com\r\n\r\n";
+    let msg = format!("REQMOD icap://h/s3sign ICAP/1.0\r\nEncapsulated: req-hdr=0, req-body={}\r\n\r\n{http}3\r\nabc\r\n0\r\n\r\n", http.len());
+    let (out, _) = exchange(&svc, msg.as_bytes(), 1 << 20).await;
+    assert!(out.starts_with("ICAP/1.0 200 OK"), "{out}");
+    assert!(
+        out.ends_with(&format!("{http}3\r\nabc\r\n0\r\n\r\n")),
+        "{out}"
+    );
+}
+
+/// Malformed ICAP: each gets an ICAP error status and a close, never a panic or a hang.
+#[tokio::test]
+async fn malformed_messages_get_an_icap_error_and_close() {
+    let svc = service();
+    let good_http = "GET http://images.example.com/photos/a HTTP/1.1\r\nHost: h\r\n\r\n";
+    let n = good_http.len();
+    let r = "REQMOD icap://h/s3sign ICAP/1.0\r\n";
+    let cases: Vec<(String, &str)> = vec![
+        (format!("{r}\r\n"), "400"),
+        (format!("{r}Encapsulated: req-hdr=0\r\n\r\n"), "400"),
+        (
+            format!("{r}Encapsulated: req-hdr=10, null-body=5\r\n\r\n"),
+            "400",
+        ),
+        (
+            format!(
+                "{r}Encapsulated: req-hdr=0, null-body={}\r\n\r\n{good_http}",
+                n - 2
+            ),
+            "400",
+        ),
+        (
+            format!(
+                "{r}Encapsulated: req-hdr=0, null-body={n}\r\n\r\nGARBAGE{}",
+                &good_http[7..]
+            ),
+            "400",
+        ),
+        (
+            format!("{r}Encapsulated: req-hdr=0, req-body={n}\r\n\r\n{good_http}zz\r\n"),
+            "400",
+        ),
+        (
+            format!("{r}Encapsulated: req-hdr=0, req-body={n}\r\n\r\n{good_http}3\r\nabcX\r\n"),
+            "400",
+        ),
+        ("REQMOD icap://h/s3sign ICAP/1.1\r\n\r\n".into(), "505"),
+        ("BREW icap://h/s3sign ICAP/1.0\r\n\r\n".into(), "405"),
+        (
+            "RESPMOD icap://h/s3sign ICAP/1.0\r\nEncapsulated: null-body=0\r\n\r\n".into(),
+            "405",
+        ),
+        ("OPTIONS icap://h/other ICAP/1.0\r\n\r\n".into(), "404"),
+        ("GET / HTTP/1.1\r\nHost: x\r\n\r\n".into(), "400"),
+        (format!("{r}X: {}\r\n\r\n", "a".repeat(20_000)), "400"),
+        ("\u{0}\u{1}\u{2}\r\n\r\n".into(), "400"),
+    ];
+    for (msg, status) in cases {
+        let (out, end) = exchange(&svc, msg.as_bytes(), 1 << 20).await;
+        assert!(
+            out.starts_with(&format!("ICAP/1.0 {status} ")),
+            "{msg:?} -> {out:?}"
+        );
+        assert!(out.contains("ISTag: "), "{out}");
+        assert_ne!(end, End::Slow);
+    }
+}
+
+#[tokio::test]
+async fn truncated_message_closes() {
+    let svc = service();
+    let msg = reqmod("GET", "http://images.example.com/photos/a", None);
+    let (out, end) = exchange(&svc, &msg[..msg.len() - 3], 1 << 20).await;
+    assert_eq!(out, "");
+    assert_eq!(end, End::Truncated);
+}
+
+#[tokio::test(start_paused = true)]
+async fn idle_and_slow_connections_are_closed() {
+    let svc = service();
+    let (_client, server) = tokio::io::duplex(1024);
+    assert_eq!(serve(server, &svc).await, End::Idle);
+    let (mut client, server) = tokio::io::duplex(1024);
+    client
+        .write_all(b"REQMOD icap://h/s3sign ICAP/1.0\r\n")
+        .await
+        .unwrap();
+    assert_eq!(serve(server, &svc).await, End::Slow);
+}
+
+#[tokio::test]
+async fn connection_limit_is_what_options_advertise() {
+    let svc = Arc::new(service());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(s3squid_icap::run(listener, svc.clone(), async {
+        let _ = stop_rx.await;
+    }));
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let mut c = tokio::net::TcpStream::connect(addr).await.unwrap();
+        c.write_all(OPTIONS).await.unwrap();
+        let mut buf = vec![0; 4096];
+        let n = c.read(&mut buf).await.unwrap();
+        assert!(String::from_utf8_lossy(&buf[..n]).contains("Max-Connections: 2"));
+        held.push(c);
+    }
+    let mut third = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let _ = third.write_all(OPTIONS).await;
+    let mut buf = vec![0; 64];
+    let n = tokio::time::timeout(Duration::from_secs(5), third.read(&mut buf))
+        .await
+        .unwrap()
+        .unwrap_or(0);
+    assert_eq!(n, 0, "the third connection must be closed unanswered");
+    drop(held);
+    // Slots free up again.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut again = tokio::net::TcpStream::connect(addr).await.unwrap();
+    again.write_all(OPTIONS).await.unwrap();
+    let n = again.read(&mut buf).await.unwrap();
+    assert!(n > 0);
+    drop(again);
+    stop_tx.send(()).unwrap();
+    server.await.unwrap();
+}
