@@ -1,3 +1,5 @@
+#![allow(clippy::unwrap_used)] // test support code: a panic is a test failure with its location
+
 //! The ICAP service over real loopback sockets and in-memory pipes: persistent
 //! connections, split reads, bodies, malformed input, limits and timeouts.
 
