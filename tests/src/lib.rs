@@ -1,0 +1,119 @@
+//! The end-to-end harness: starts real components on free loopback ports in a temp dir of
+//! their own, and stops every process it started, by PID, when dropped.
+//!
+//! Components and how they start are in `shared/docs/DESIGN.md` ("Real components for
+//! tests"). Nothing here installs anything: `scripts/test` does, and a missing component
+//! fails the test loudly.
+#![forbid(unsafe_code)]
+#![allow(clippy::unwrap_used)] // test support code: a panic is a test failure with its location
+
+pub mod http;
+pub mod proc;
+pub mod s3;
+pub mod squid;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+pub use proc::Proc;
+
+/// The access key s3s-fs accepts in tests.
+pub const ACCESS_KEY: &str = "AKIAS3SQUIDTESTKEY01";
+/// The secret key s3s-fs accepts in tests (a stand-in: it must never appear in any log).
+pub const SECRET_KEY: &str = "s3squid-e2e-Secret/Key+0123456789abcdefghij";
+
+/// A temp dir of one test, removed when the test passes (kept for a look when it fails).
+pub struct Sandbox {
+    /// The directory.
+    pub dir: PathBuf,
+}
+
+impl Sandbox {
+    /// A fresh directory under the system temp dir, named after the test.
+    pub fn new(name: &str) -> Sandbox {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "s3squid-e2e-{name}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Sandbox { dir }
+    }
+
+    /// A path inside the sandbox.
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.join(rel)
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("e2e: keeping {} for inspection", self.dir.display());
+        } else {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+/// A free loopback TCP port (bound, then released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Path of a workspace binary. `scripts/test` builds them before the tests run.
+pub fn bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().and_then(Path::parent).unwrap();
+    let p = dir.join(name);
+    assert!(
+        p.is_file(),
+        "{} is missing: build the workspace binaries first (scripts/test does: cargo build --workspace --bins)",
+        p.display()
+    );
+    p
+}
+
+/// Whether we run as root (then Squid needs `cache_effective_user` and a chown).
+pub fn is_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout.starts_with(b"0\n"))
+        .unwrap_or(false)
+}
+
+/// The key corpus every layout must serve: `shared/data/awkward-keys.txt`.
+pub fn awkward_keys() -> Vec<String> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/awkward-keys.txt");
+    let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    text.lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Waits until `cond` holds, polling, for at most `secs`.
+pub fn wait_until(secs: u64, what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while !cond() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out after {secs}s waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+}
+
+/// Waits until something accepts connections on `127.0.0.1:port`.
+pub fn wait_port(port: u16, what: &str) {
+    wait_until(30, what, || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+}

@@ -1,0 +1,149 @@
+//! s3s-fs 0.14.1: a real S3 that verifies SigV4. Each directory under its root is a
+//! bucket, each file a key; with `RUST_LOG=s3s=debug` it logs every request and the S3
+//! operation it resolved, so tests can prove what reached S3.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, SystemTime};
+
+use crate::{free_port, wait_port, Proc, Sandbox, ACCESS_KEY, SECRET_KEY};
+
+/// Modification time given to stored objects: long ago, as real stored objects are, so
+/// Squid's LM-factor freshness keeps them fresh (DESIGN fact 8).
+pub const OLD_MTIME: Duration = Duration::from_secs(1_577_836_800); // 2020-01-01
+
+/// A running s3s-fs.
+pub struct S3 {
+    /// Its port on 127.0.0.1.
+    pub port: u16,
+    /// Its data root.
+    pub root: PathBuf,
+    /// Its log file.
+    pub log: PathBuf,
+    /// The process.
+    pub proc: Proc,
+}
+
+impl S3 {
+    /// Starts s3s-fs with the test access keys on a free port.
+    pub fn start(sb: &Sandbox) -> S3 {
+        let root = sb.path("s3");
+        std::fs::create_dir_all(&root).unwrap();
+        let port = free_port();
+        let log = sb.path("s3s-fs.log");
+        let proc = Self::spawn(&root, port, &log);
+        wait_port(port, "s3s-fs");
+        S3 {
+            port,
+            root,
+            log,
+            proc,
+        }
+    }
+
+    fn spawn(root: &std::path::Path, port: u16, log: &std::path::Path) -> Proc {
+        let mut cmd = Command::new("s3s-fs");
+        cmd.env("RUST_LOG", "s3s=debug")
+            .env("NO_COLOR", "1")
+            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY])
+            .arg(root);
+        Proc::spawn("s3s-fs", cmd, log)
+    }
+
+    /// Stops it (S3 outage).
+    pub fn stop(&mut self) {
+        self.proc.stop(Duration::from_secs(5));
+    }
+
+    /// Starts it again on the same port and data.
+    pub fn restart(&mut self) {
+        self.proc.stop(Duration::from_secs(5));
+        self.proc = Self::spawn(&self.root, self.port, &self.log);
+        wait_port(self.port, "s3s-fs");
+    }
+
+    /// The endpoint URL.
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Stores an object (writes the file, with an old modification time).
+    pub fn put(&self, bucket: &str, key: &str, body: &[u8]) {
+        let path = self.root.join(bucket).join(key);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, body).unwrap();
+        let f = std::fs::File::options().write(true).open(&path).unwrap();
+        f.set_modified(SystemTime::UNIX_EPOCH + OLD_MTIME).unwrap();
+    }
+
+    /// Creates an empty bucket.
+    pub fn bucket(&self, bucket: &str) {
+        std::fs::create_dir_all(self.root.join(bucket)).unwrap();
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// `(operation, key)` for every request s3s-fs resolved, e.g. `("GetObject", "a b.txt")`.
+    pub fn ops(&self) -> Vec<(String, String)> {
+        self.log_text()
+            .lines()
+            .filter_map(|l| {
+                let rest = l.split("resolved route, op: ").nth(1)?;
+                let op = rest.split(',').next()?.to_owned();
+                let key = rest
+                    .split("key: \"")
+                    .nth(1)
+                    .and_then(|k| k.rsplit_once("\" }"))
+                    .map(|(k, _)| unescape_debug(k))
+                    .unwrap_or_default();
+                Some((op, key))
+            })
+            .collect()
+    }
+
+    /// How many HTTP requests reached s3s-fs at all.
+    pub fn requests(&self) -> usize {
+        self.log_text()
+            .lines()
+            .filter(|l| l.contains("s3s::service: req: Request"))
+            .count()
+    }
+
+    /// How many times `op` was resolved for `key`.
+    pub fn count(&self, op: &str, key: &str) -> usize {
+        self.ops()
+            .iter()
+            .filter(|(o, k)| o == op && k == key)
+            .count()
+    }
+}
+
+/// Undoes Rust's `{:?}` escaping of a string (as s3s logs keys).
+fn unescape_debug(s: &str) -> String {
+    let mut out = String::new();
+    let mut it = s.chars();
+    while let Some(c) = it.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match it.next() {
+            Some('n') => out.push('\n'),
+            Some('t') => out.push('\t'),
+            Some('r') => out.push('\r'),
+            Some('0') => out.push('\0'),
+            Some('u') => {
+                let hex: String = it.by_ref().skip(1).take_while(|&c| c != '}').collect();
+                if let Some(ch) = u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32) {
+                    out.push(ch);
+                }
+            }
+            Some(other) => out.push(other),
+            None => {}
+        }
+    }
+    out
+}

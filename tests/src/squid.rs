@@ -1,0 +1,354 @@
+//! Real Squid in both sample layouts, with s3squid-icap and s3squid-storeid, rendered from
+//! the same templates as the shipped `squid-conf/` files (only ports and paths differ).
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use s3squid::squid_conf::{params_from_config, render, Layout, SquidConfParams, SquidInstance};
+
+use crate::s3::S3;
+use crate::{bin, free_port, is_root, wait_port, Proc, Sandbox, ACCESS_KEY, SECRET_KEY};
+
+/// The public host every e2e route serves.
+pub const PUBLIC_HOST: &str = "images.example.com";
+
+/// A running s3squid-icap.
+pub struct Icap {
+    /// Its port.
+    pub port: u16,
+    /// Its stderr log.
+    pub log: PathBuf,
+    /// The process.
+    pub proc: Proc,
+    config: PathBuf,
+    creds: Option<(String, String)>,
+}
+
+impl Icap {
+    /// Starts s3squid-icap with `config` and, if given, static credentials in its environment.
+    pub fn start(sb: &Sandbox, config: PathBuf, port: u16, creds: Option<(&str, &str)>) -> Icap {
+        let log = sb.path("s3squid-icap.log");
+        let creds = creds.map(|(a, s)| (a.to_owned(), s.to_owned()));
+        let proc = Self::spawn(&config, &log, creds.as_ref());
+        wait_port(port, "s3squid-icap");
+        Icap {
+            port,
+            log,
+            proc,
+            config,
+            creds,
+        }
+    }
+
+    fn spawn(
+        config: &std::path::Path,
+        log: &std::path::Path,
+        creds: Option<&(String, String)>,
+    ) -> Proc {
+        let mut cmd = Command::new(bin("s3squid-icap"));
+        cmd.arg("--config")
+            .arg(config)
+            .arg("--log-level")
+            .arg("debug");
+        cmd.env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
+            .env_remove("AWS_SESSION_TOKEN");
+        if let Some((a, s)) = creds {
+            cmd.env("AWS_ACCESS_KEY_ID", a)
+                .env("AWS_SECRET_ACCESS_KEY", s);
+        }
+        Proc::spawn("s3squid-icap", cmd, log)
+    }
+
+    /// Stops it (signer outage).
+    pub fn stop(&mut self) {
+        self.proc.stop(Duration::from_secs(5));
+    }
+
+    /// Starts it again with the same config and credentials.
+    pub fn restart(&mut self) {
+        self.proc.stop(Duration::from_secs(5));
+        self.proc = Self::spawn(&self.config, &self.log, self.creds.as_ref());
+        wait_port(self.port, "s3squid-icap");
+    }
+}
+
+/// One access.log line (Squid's native format).
+#[derive(Debug, Clone)]
+pub struct Access {
+    /// `TCP_MISS`, `TCP_MEM_HIT`, …
+    pub action: String,
+    /// HTTP status.
+    pub status: u16,
+    /// Method.
+    pub method: String,
+    /// URL as logged (query stripped by `strip_query_terms on`).
+    pub url: String,
+}
+
+impl Access {
+    /// Any kind of hit.
+    pub fn hit(&self) -> bool {
+        self.action.contains("HIT")
+    }
+}
+
+/// A running Squid.
+pub struct Squid {
+    /// `edge`, `signer` or `single`.
+    pub name: String,
+    /// Its public (or signer) port on 127.0.0.1.
+    pub port: u16,
+    /// Its squid.conf.
+    pub conf: PathBuf,
+    /// Its access.log.
+    pub access_log: PathBuf,
+    /// Its cache.log.
+    pub cache_log: PathBuf,
+    /// The `squid -N` process.
+    pub proc: Proc,
+}
+
+impl Squid {
+    /// Writes `conf_text` and starts Squid in the foreground (`-z` first for the cache dirs).
+    pub fn start(
+        sb: &Sandbox,
+        name: &str,
+        conf_text: &str,
+        port: u16,
+        inst: &SquidInstance,
+    ) -> Squid {
+        let conf = sb.path(&format!("{name}.conf"));
+        // Test-only: shut down within a second instead of Squid's default 30.
+        std::fs::write(
+            &conf,
+            format!("{conf_text}\n# e2e harness\nshutdown_lifetime 1 seconds\n"),
+        )
+        .unwrap();
+        if is_root() {
+            let ok = Command::new("chown")
+                .args(["-R", "proxy:proxy"])
+                .arg(&sb.dir)
+                .status()
+                .unwrap();
+            assert!(ok.success(), "chown proxy failed");
+        }
+        let out = Command::new("squid").arg("-N").arg("-f").arg(&conf).arg("-z").output().unwrap_or_else(|e| {
+            panic!("squid is not installed or not on PATH ({e}): run scripts/test, which installs it")
+        });
+        assert!(
+            out.status.success(),
+            "squid -z failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut cmd = Command::new("squid");
+        cmd.arg("-N").arg("-f").arg(&conf);
+        let proc = Proc::spawn(
+            &format!("squid-{name}"),
+            cmd,
+            &sb.path(&format!("{name}.stderr")),
+        );
+        wait_port(port, &format!("squid {name}"));
+        Squid {
+            name: name.to_owned(),
+            port,
+            conf,
+            access_log: inst.access_log.clone(),
+            cache_log: inst.cache_log.clone(),
+            proc,
+        }
+    }
+
+    /// The access.log entries so far, without the `error:transaction-end-before-headers`
+    /// lines the harness's port probes leave.
+    pub fn access(&self) -> Vec<Access> {
+        let text = std::fs::read_to_string(&self.access_log).unwrap_or_default();
+        text.lines()
+            .filter(|l| !l.contains(" error:transaction-end-before-headers"))
+            .filter_map(|l| {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                let (action, status) = f.get(3)?.split_once('/')?;
+                Some(Access {
+                    action: action.to_owned(),
+                    status: status.parse().ok()?,
+                    method: f.get(5)?.to_string(),
+                    url: f.get(6)?.to_string(),
+                })
+            })
+            .collect()
+    }
+
+    /// Waits until the access log has at least `n` entries (Squid's log daemon writes
+    /// asynchronously), then returns them.
+    pub fn access_n(&self, n: usize) -> Vec<Access> {
+        crate::wait_until(
+            10,
+            &format!("{} access.log to have {n} lines", self.name),
+            || self.access().len() >= n,
+        );
+        self.access()
+    }
+
+    /// cache.log so far.
+    pub fn cache_log_text(&self) -> String {
+        std::fs::read_to_string(&self.cache_log).unwrap_or_default()
+    }
+
+    /// `squid -k <what>` against this instance (rotate, reconfigure).
+    pub fn control(&self, what: &str) {
+        let out = Command::new("squid")
+            .arg("-f")
+            .arg(&self.conf)
+            .args(["-k", what])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "squid -k {what}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// The s3squid config of a test stack: one `sigv4` route `photos` (path-style, s3s-fs).
+pub fn config_text(icap_port: u16, s3: &S3, extra_routes: &str) -> String {
+    format!(
+        r#"[icap]
+listen = "127.0.0.1:{icap_port}"
+
+[[route]]
+name = "photos"
+public = "http://{PUBLIC_HOST}/photos/"
+bucket = "photos"
+key_prefix = ""
+region = "us-east-1"
+endpoint = "{}"
+addressing = "path"
+auth = "sigv4"
+{extra_routes}"#,
+        s3.endpoint()
+    )
+}
+
+/// Options of a stack.
+pub struct StackOptions {
+    /// Credentials given to s3squid-icap (None: no credentials at all).
+    pub creds: Option<(&'static str, &'static str)>,
+    /// Extra `[[route]]` tables.
+    pub extra_routes: String,
+    /// Replace the store-id helper's config path with this one (single layout).
+    pub storeid_config: Option<PathBuf>,
+}
+
+impl Default for StackOptions {
+    fn default() -> Self {
+        StackOptions {
+            creds: Some((ACCESS_KEY, SECRET_KEY)),
+            extra_routes: String::new(),
+            storeid_config: None,
+        }
+    }
+}
+
+/// S3 + s3squid-icap + the Squids of one layout.
+pub struct Stack {
+    /// The Squid clients talk to (edge or single).
+    pub front: Squid,
+    /// The signing Squid (two-tier only).
+    pub signer: Option<Squid>,
+    /// s3squid-icap.
+    pub icap: Icap,
+    /// s3s-fs.
+    pub s3: S3,
+    /// The s3squid config file.
+    pub config: PathBuf,
+    /// The rendered parameters.
+    pub params: SquidConfParams,
+}
+
+impl Stack {
+    /// Starts a whole stack in `layout` inside `sb`.
+    pub fn start(sb: &Sandbox, layout: Layout, opts: StackOptions) -> Stack {
+        let s3 = S3::start(sb);
+        s3.bucket("photos");
+        let icap_port = free_port();
+        let config = sb.path("s3squid.toml");
+        std::fs::write(&config, config_text(icap_port, &s3, &opts.extra_routes)).unwrap();
+        let cfg = s3map::config::Config::load(&config).unwrap();
+        let icap = Icap::start(sb, config.clone(), icap_port, opts.creds);
+
+        let front_port = free_port();
+        let mut p = params_from_config(&cfg);
+        p.public_http_listen = vec![format!("127.0.0.1:{front_port}")];
+        p.signer_listen = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        let storeid_conf = opts
+            .storeid_config
+            .clone()
+            .unwrap_or_else(|| config.clone());
+        p.storeid_command = format!(
+            "{} --config {}",
+            bin("s3squid-storeid").display(),
+            storeid_conf.display()
+        );
+        p.cache_effective_user = is_root().then(|| "proxy".to_owned());
+        for (inst, tag) in [
+            (&mut p.edge, "edge"),
+            (&mut p.signer, "signer"),
+            (&mut p.single, "single"),
+        ] {
+            let d = sb.path(tag);
+            std::fs::create_dir_all(&d).unwrap();
+            inst.pid_filename = d.join("squid.pid");
+            inst.cache_log = d.join("cache.log");
+            inst.access_log = d.join("access.log");
+            inst.cache_dir = d.join("cache");
+            inst.coredump_dir = d.clone();
+            inst.cache_dir_mb = 100;
+            inst.cache_mem_mb = 16;
+        }
+        let files = render(layout, &p);
+        let text = |name: &str| {
+            files
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, t)| t.clone())
+                .unwrap()
+        };
+        let (front, signer) = match layout {
+            Layout::TwoTier => {
+                let signer = Squid::start(
+                    sb,
+                    "signer",
+                    &text("signer.conf"),
+                    p.signer_listen.port(),
+                    &p.signer,
+                );
+                let edge = Squid::start(sb, "edge", &text("edge.conf"), front_port, &p.edge);
+                (edge, Some(signer))
+            }
+            Layout::Single => (
+                Squid::start(sb, "single", &text("squid.conf"), front_port, &p.single),
+                None,
+            ),
+        };
+        Stack {
+            front,
+            signer,
+            icap,
+            s3,
+            config,
+            params: p,
+        }
+    }
+
+    /// GET `path` (raw, already percent-encoded) on the public host through the front Squid.
+    pub fn get(&self, path: &str) -> crate::http::Response {
+        crate::http::get(self.front.port, PUBLIC_HOST, path)
+    }
+
+    /// HEAD likewise.
+    pub fn head(&self, path: &str) -> crate::http::Response {
+        crate::http::head(self.front.port, PUBLIC_HOST, path)
+    }
+}
