@@ -80,3 +80,277 @@ fn awkward_keys_two_tier() {
 fn awkward_keys_single() {
     awkward_keys_round_trip(Layout::Single);
 }
+
+/// Wrong credentials: S3 refuses the signature, the client gets an error, nothing is cached
+/// (a second request goes to S3 again).
+#[test]
+fn wrong_credentials_error_is_not_cached() {
+    let sb = Sandbox::new("wrong-creds");
+    let opts = StackOptions {
+        creds: Some((s3squid_e2e::ACCESS_KEY, "not-the-secret-key-at-all")),
+        ..StackOptions::default()
+    };
+    let st = Stack::start(&sb, Layout::TwoTier, opts);
+    st.s3.put("photos", "plain/hello.txt", b"hello");
+    for _ in 0..2 {
+        let r = st.get("/photos/plain/hello.txt");
+        assert_eq!(r.status, 403, "{}", String::from_utf8_lossy(&r.body));
+        assert_ne!(r.body, b"hello");
+    }
+    assert_eq!(
+        st.s3.requests(),
+        2,
+        "both requests reached S3: nothing was cached"
+    );
+    assert!(st.front.access_n(2).iter().all(|a| !a.hit()));
+}
+
+fn refusals(layout: Layout) {
+    let sb = Sandbox::new(&format!("refusals-{}", layout.as_str()));
+    let st = Stack::start(&sb, layout, StackOptions::default());
+    st.s3.put("photos", "plain/hello.txt", b"hello");
+    let port = st.front.port;
+    let host = [("Host", s3squid_e2e::squid::PUBLIC_HOST)];
+    let raw = |line: &str| s3squid_e2e::http::raw(port, line, &host);
+    for (line, want) in [
+        ("PUT /photos/plain/hello.txt HTTP/1.1", None),
+        ("DELETE /photos/plain/hello.txt HTTP/1.1", None),
+        ("POST /photos/plain/hello.txt HTTP/1.1", None),
+        ("GET /photos/ HTTP/1.1", Some(403)),
+        ("GET /photos HTTP/1.1", Some(403)),
+        ("GET /photos/?list-type=2 HTTP/1.1", Some(403)),
+        ("GET /photos/plain/hello.txt?acl HTTP/1.1", Some(403)),
+        (
+            "GET /photos/plain/hello.txt?response-content-type=text/html HTTP/1.1",
+            Some(403),
+        ),
+        ("GET /photos/a/../plain/hello.txt HTTP/1.1", None),
+        ("GET /photos/a/%2e%2e/plain/hello.txt HTTP/1.1", Some(400)),
+        ("HEAD /photos/?list-type=2 HTTP/1.1", Some(403)),
+    ] {
+        let r = raw(line);
+        match want {
+            Some(s) => {
+                assert_eq!(r.status, s, "{line}");
+                assert_eq!(
+                    r.header("x-s3squid-refused"),
+                    Some(s.to_string().as_str()),
+                    "{line}: refused by s3squid-icap"
+                );
+            }
+            None => assert!((400..500).contains(&r.status), "{line}: {}", r.status),
+        }
+    }
+    assert_eq!(
+        st.s3.requests(),
+        0,
+        "S3 saw a refused request: {:?}",
+        st.s3.ops()
+    );
+    // And the route still works.
+    assert_eq!(st.get("/photos/plain/hello.txt").body, b"hello");
+}
+
+#[test]
+fn refusals_never_reach_s3_two_tier() {
+    refusals(Layout::TwoTier);
+}
+
+#[test]
+fn refusals_never_reach_s3_single() {
+    refusals(Layout::Single);
+}
+
+/// Not an open proxy: other hosts by `Host:` or absolute-form, the metadata address, the
+/// S3 endpoint itself and CONNECT are refused, and no listener receives them.
+fn not_an_open_proxy(layout: Layout) {
+    let sb = Sandbox::new(&format!("open-proxy-{}", layout.as_str()));
+    let st = Stack::start(&sb, layout, StackOptions::default());
+    st.s3.put("photos", "plain/hello.txt", b"hello");
+    let decoy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    decoy.set_nonblocking(true).unwrap();
+    let decoy_at = decoy.local_addr().unwrap().to_string();
+    let s3_at = format!("127.0.0.1:{}", st.s3.port);
+    let port = st.front.port;
+    let cases: Vec<(String, String)> = vec![
+        (
+            "GET /latest/meta-data/ HTTP/1.1".into(),
+            "169.254.169.254".into(),
+        ),
+        ("GET /photos/plain/hello.txt HTTP/1.1".into(), s3_at.clone()),
+        (
+            "GET /photos/plain/hello.txt HTTP/1.1".into(),
+            decoy_at.clone(),
+        ),
+        (
+            "GET /photos/plain/hello.txt HTTP/1.1".into(),
+            "other.example.com".into(),
+        ),
+        (
+            "GET http://169.254.169.254/latest/meta-data/ HTTP/1.1".into(),
+            "images.example.com".into(),
+        ),
+        (
+            format!("GET http://{s3_at}/photos/plain/hello.txt HTTP/1.1"),
+            "images.example.com".into(),
+        ),
+        (
+            format!("GET http://{decoy_at}/x HTTP/1.1"),
+            "images.example.com".into(),
+        ),
+        (format!("CONNECT {decoy_at} HTTP/1.1"), decoy_at.clone()),
+        (format!("CONNECT {s3_at} HTTP/1.1"), s3_at.clone()),
+    ];
+    for (line, host) in &cases {
+        let r = s3squid_e2e::http::raw(port, line, &[("Host", host)]);
+        assert!(
+            (400..500).contains(&r.status),
+            "{line} Host: {host} → {}",
+            r.status
+        );
+    }
+    assert!(
+        matches!(decoy.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "the decoy listener received a connection"
+    );
+    assert_eq!(
+        st.s3.requests(),
+        0,
+        "S3 received a request: {:?}",
+        st.s3.ops()
+    );
+}
+
+#[test]
+fn not_an_open_proxy_two_tier() {
+    not_an_open_proxy(Layout::TwoTier);
+}
+
+#[test]
+fn not_an_open_proxy_single() {
+    not_an_open_proxy(Layout::Single);
+}
+
+/// Client errors are HTTP errors, not ICAP errors: 20 bad escapes, then a good request is
+/// still signed, and Squid never suspended the service.
+#[test]
+fn bad_escapes_never_suspend_the_service() {
+    let sb = Sandbox::new("bad-escapes");
+    let st = Stack::start(&sb, Layout::Single, StackOptions::default());
+    st.s3.put("photos", "plain/hello.txt", b"hello");
+    for i in 0..20 {
+        let r = st.get(&format!("/photos/bad%zz{i}"));
+        assert_eq!(r.status, 400, "bad escape {i}");
+        assert_eq!(
+            r.header("x-s3squid-refused"),
+            Some("400"),
+            "refused by s3squid-icap, not Squid"
+        );
+    }
+    let r = st.get("/photos/plain/hello.txt");
+    assert_eq!((r.status, r.body.as_slice()), (200, &b"hello"[..]));
+    assert_eq!(
+        st.s3.count("GetObject", "plain/hello.txt"),
+        1,
+        "the good request was signed and reached S3"
+    );
+    let log = st.front.cache_log_text();
+    assert!(
+        !log.contains("suspending ICAP service"),
+        "Squid suspended the service:\n{log}"
+    );
+    assert!(
+        !log.contains("essential ICAP service is down") && !log.contains("ICAP protocol error")
+    );
+}
+
+/// A store-id helper whose config is broken, started at Squid's start (`startup=1`), then
+/// `squid -k rotate` (which restarts helpers): Squid stays up and keeps serving.
+#[test]
+fn storeid_with_broken_config_keeps_squid_up() {
+    let sb = Sandbox::new("storeid-broken");
+    let broken = sb.path("broken.toml");
+    std::fs::write(
+        &broken,
+        "[[route]]\nname = 'x'\npublic = 'not a url'\n\u{1}garbage = [",
+    )
+    .unwrap();
+    let opts = StackOptions {
+        storeid_config: Some(broken),
+        ..StackOptions::default()
+    };
+    let mut st = Stack::start(&sb, Layout::Single, opts);
+    st.s3.put("photos", "plain/hello.txt", b"hello");
+    assert_eq!(st.get("/photos/plain/hello.txt").status, 200);
+    for _ in 0..2 {
+        st.front.control("rotate");
+        std::thread::sleep(std::time::Duration::from_secs(2));
+        assert!(
+            st.front.proc.running(),
+            "squid exited after -k rotate:\n{}",
+            st.front.cache_log_text()
+        );
+        let r = st.get("/photos/plain/hello.txt");
+        assert_eq!((r.status, r.body.as_slice()), (200, &b"hello"[..]));
+    }
+    let log = st.front.cache_log_text();
+    assert!(
+        log.contains("configuration unusable"),
+        "the helper said why on stderr:\n{log}"
+    );
+    assert!(!log.contains("crashing too rapidly"), "{log}");
+}
+
+/// An independent ICAP client: c-icap-client's OPTIONS and REQMOD both succeed.
+#[test]
+fn c_icap_client_options_and_reqmod() {
+    let sb = Sandbox::new("c-icap-client");
+    let s3 = s3squid_e2e::s3::S3::start(&sb);
+    let port = s3squid_e2e::free_port();
+    let config = sb.path("s3squid.toml");
+    std::fs::write(&config, s3squid_e2e::squid::config_text(port, &s3, "")).unwrap();
+    let _icap = s3squid_e2e::squid::Icap::start(
+        &sb,
+        config,
+        port,
+        Some((s3squid_e2e::ACCESS_KEY, s3squid_e2e::SECRET_KEY)),
+    );
+    let run = |extra: &[&str]| {
+        let out = std::process::Command::new("c-icap-client")
+            .args([
+                "-i",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+                "-s",
+                "s3sign",
+                "-v",
+            ])
+            .args(extra)
+            .output()
+            .expect("c-icap-client is not installed: run scripts/test, which installs it");
+        assert!(
+            out.status.success(),
+            "c-icap-client {extra:?} failed: {out:?}"
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+    };
+    let options = run(&[]);
+    assert!(
+        options.contains("ICAP/1.0 200 OK") && options.contains("Methods: REQMOD"),
+        "{options}"
+    );
+    let reqmod = run(&[
+        "-req",
+        "http://images.example.com/photos/with%20space/a%20b.jpg",
+    ]);
+    assert!(reqmod.contains("ICAP/1.0 200 OK"), "{reqmod}");
+    let want = format!(
+        "GET http://127.0.0.1:{}/photos/with%20space/a%20b.jpg?X-Amz-Algorithm=AWS4-HMAC-SHA256&",
+        s3.port
+    );
+    assert!(reqmod.contains(&want), "{reqmod}");
+    assert!(!reqmod.contains(s3squid_e2e::SECRET_KEY));
+    let not_ours = run(&["-req", "http://elsewhere.example.com/x"]);
+    assert!(not_ours.contains("204"), "{not_ours}");
+}
