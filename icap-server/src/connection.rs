@@ -226,9 +226,14 @@ async fn reqmod<S: AsyncRead + AsyncWrite + Unpin>(
             respond::no_content(info)
         }
         None | Some(Outcome::Unchanged(_)) => respond::echo(info, &http_bytes, body.as_deref()),
-        Some(Outcome::Refused(why)) => {
-            let head_only = http_bytes.starts_with(b"HEAD ");
-            respond::refusal(info, why.status(), why.message(), head_only)
+        Some(Outcome::Refused(why)) => respond::refusal(
+            info,
+            why.status(),
+            why.message(),
+            http_bytes.starts_with(b"HEAD "),
+        ),
+        Some(Outcome::Redirect(status, location)) => {
+            respond::redirect(info, *status, location, http_bytes.starts_with(b"HEAD "))
         }
         Some(Outcome::Adapted { url, host, .. }) => {
             // Re-parse is cheap and keeps `req` from borrowing across the body read.

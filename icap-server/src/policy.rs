@@ -38,6 +38,8 @@ pub enum Outcome {
     },
     /// Answer the client with an HTTP error (ICAP request satisfaction).
     Refused(Refusal),
+    /// Answer the client with a redirect (ICAP request satisfaction): status, `Location`.
+    Redirect(u16, String),
 }
 
 /// The frozen state the policy needs.
@@ -57,6 +59,7 @@ impl Policy {
         let obj = match decide(&self.table, method, url) {
             Decision::NotOurs => return Outcome::Unchanged(Unchanged::NotOurs),
             Decision::Refuse(_, why) => return Outcome::Refused(why),
+            Decision::Redirect(_, status, location) => return Outcome::Redirect(status, location),
             Decision::Object(obj) => obj,
         };
         let route = obj.route;

@@ -112,18 +112,39 @@ pub fn adapted(info: &ServiceInfo, req: &HttpRequest<'_>, url: &str, host: &str)
 /// `200 OK` satisfying the request with an HTTP error the client reads; S3 never sees it.
 /// `head_only` for HEAD requests (no body).
 pub fn refusal(info: &ServiceInfo, status: u16, message: &str, head_only: bool) -> Vec<u8> {
+    let extra = format!(
+        "X-S3squid-Refused: {status}\r\n{}",
+        if status == 405 {
+            "Allow: GET, HEAD\r\n"
+        } else {
+            ""
+        }
+    );
+    satisfaction(info, status, message, &extra, head_only)
+}
+
+/// `200 OK` satisfying the request with a redirect (a route's `[[route.redirect]]`).
+/// `location` was validated by the config (no spaces, quotes or line breaks).
+pub fn redirect(info: &ServiceInfo, status: u16, location: &str, head_only: bool) -> Vec<u8> {
+    let extra = format!("Location: {location}\r\n");
+    satisfaction(info, status, &format!("See {location}"), &extra, head_only)
+}
+
+fn satisfaction(
+    info: &ServiceInfo,
+    status: u16,
+    message: &str,
+    extra_headers: &str,
+    head_only: bool,
+) -> Vec<u8> {
     let body = format!("{status} {}: {message}\n", reason_phrase(status));
     let mut head = String::with_capacity(256);
     let _ = write!(
         head,
-        "HTTP/1.1 {status} {}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nCache-Control: no-store\r\nX-S3squid-Refused: {status}\r\n",
+        "HTTP/1.1 {status} {}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nCache-Control: no-store\r\n{extra_headers}\r\n",
         reason_phrase(status),
         body.len()
     );
-    if status == 405 {
-        head.push_str("Allow: GET, HEAD\r\n");
-    }
-    head.push_str("\r\n");
     let mut out = Vec::with_capacity(head.len() + body.len() + 96);
     start(&mut out, "200 OK", info);
     let kind = if head_only { "null-body" } else { "res-body" };
@@ -168,6 +189,11 @@ fn reason_phrase(status: u16) -> &'static str {
         403 => "Forbidden",
         405 => "Method Not Allowed",
         413 => "Content Too Large",
+        301 => "Moved Permanently",
+        302 => "Found",
+        303 => "See Other",
+        307 => "Temporary Redirect",
+        308 => "Permanent Redirect",
         _ => "Error",
     }
 }

@@ -17,6 +17,8 @@ pub struct Stats {
     pub adapted: AtomicU64,
     /// Refused with an HTTP error.
     pub refused: AtomicU64,
+    /// Answered with a route's redirect.
+    pub redirected: AtomicU64,
     /// Left alone: not under a route.
     pub not_ours: AtomicU64,
     /// Left alone although signed: no credentials or a signing failure.
@@ -31,6 +33,7 @@ impl Stats {
         let c = match outcome {
             Some(Outcome::Adapted { .. }) => &self.adapted,
             Some(Outcome::Refused(_)) => &self.refused,
+            Some(Outcome::Redirect(..)) => &self.redirected,
             None | Some(Outcome::Unchanged(Unchanged::NotOurs)) => &self.not_ours,
             Some(Outcome::Unchanged(_)) => &self.degraded,
         };

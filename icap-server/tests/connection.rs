@@ -25,6 +25,20 @@ bucket = "photos"
 region = "us-east-1"
 endpoint = "http://127.0.0.1:9000"
 addressing = "path"
+
+[[route]]
+name = "site"
+public = "http://www.example.com/"
+bucket = "site-bucket"
+region = "us-east-1"
+endpoint = "http://127.0.0.1:9000"
+auth = "none"
+index = "index.html"
+
+[[route.redirect]]
+from = "old/*"
+to = "https://new.example.com/*"
+status = 308
 "#;
 
 fn service() -> Service {
@@ -277,4 +291,26 @@ async fn connection_limit_is_what_options_advertise() {
     drop(again);
     stop_tx.send(()).unwrap();
     server.await.unwrap();
+}
+
+#[tokio::test]
+async fn unsigned_routes_index_documents_and_redirects() {
+    let svc = service();
+    let mut input = reqmod("GET", "http://www.example.com/docs/", None);
+    input.extend(reqmod("GET", "http://www.example.com/old/a%20b.html", None));
+    input.extend(reqmod("HEAD", "http://www.example.com/old/x", None));
+    let (out, end) = exchange(&svc, &input, 1 << 20).await;
+    assert_eq!(end, End::Clean);
+    // auth = "none": the S3 URL, unsigned.
+    assert!(
+        out.contains("GET http://127.0.0.1:9000/site-bucket/docs/index.html HTTP/1.1\r\n"),
+        "{out}"
+    );
+    assert!(out.contains("HTTP/1.1 308 Permanent Redirect\r\n"));
+    assert!(out.contains("Location: https://new.example.com/a%20b.html\r\n"));
+    assert!(out.contains("Location: https://new.example.com/x\r\n"));
+    assert!(
+        out.ends_with("Location: https://new.example.com/x\r\n\r\n"),
+        "HEAD: no body: {out}"
+    );
 }

@@ -12,7 +12,7 @@ use toml::Spanned;
 
 use crate::endpoint::{Addressing, Endpoint};
 use crate::limits::{DEFAULT_PRESIGN_EXPIRES_SECS, MAX_CONFIG_BYTES, MAX_PRESIGN_EXPIRES_SECS};
-use crate::route::{Auth, PublicPrefix, Route};
+use crate::route::{Auth, PublicPrefix, Redirect, Route};
 
 /// Default path of the configuration file.
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/s3squid/s3squid.toml";
@@ -132,6 +132,16 @@ struct RawRoute {
     addressing: Option<Spanned<String>>,
     auth: Option<Spanned<String>>,
     allow_query: Option<Spanned<Vec<String>>>,
+    index: Option<Spanned<String>>,
+    redirect: Option<Vec<Spanned<RawRedirect>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRedirect {
+    from: Option<Spanned<String>>,
+    to: Option<Spanned<String>>,
+    status: Option<Spanned<i64>>,
 }
 
 /// Line numbers for byte offsets of one source text.
@@ -394,6 +404,25 @@ fn validate_route(raw: RawRoute, start: usize, c: &mut Collector) -> Option<Rout
         );
     }
     let allow_query = raw.allow_query.map(Spanned::into_inner).unwrap_or_default();
+    let index = raw.index.and_then(|i| {
+        let v = i.get_ref();
+        let ok = !v.is_empty()
+            && !v.starts_with('/')
+            && v.len() <= 255
+            && !v.chars().any(char::is_control)
+            && v.split('/').all(|seg| seg != "." && seg != "..");
+        if !ok {
+            c.at(i.span().start, format!("index {v:?} must be a key like \"index.html\" (no leading /, no . or .. segment, no control characters)"));
+        }
+        ok.then(|| i.into_inner())
+    });
+    let mut redirects = Vec::new();
+    for r in raw.redirect.unwrap_or_default() {
+        let at = r.span().start;
+        if let Some(red) = validate_redirect(r.into_inner(), at, c) {
+            redirects.push(red);
+        }
+    }
     if let (Some(b), Some(Addressing::Virtual), Some(ep)) = (&bucket, addressing, &endpoint) {
         if b.get_ref().contains('.') && ep.scheme == crate::url::Scheme::Https {
             c.at(b.span().start, "a bucket name with dots cannot be addressed virtually over https (its TLS certificate does not match): use addressing = \"path\"");
@@ -412,6 +441,60 @@ fn validate_route(raw: RawRoute, start: usize, c: &mut Collector) -> Option<Rout
         addressing: addressing?,
         auth: auth?,
         allow_query,
+        index,
+        redirects,
+    })
+}
+
+fn validate_redirect(raw: RawRedirect, at: usize, c: &mut Collector) -> Option<Redirect> {
+    let (Some(from), Some(to)) = (raw.from, raw.to) else {
+        c.at(at, "a [[route.redirect]] needs `from` and `to`");
+        return None;
+    };
+    let status = match raw.status {
+        None => 301,
+        Some(s) if [301, 302, 303, 307, 308].contains(s.get_ref()) => *s.get_ref() as u16,
+        Some(s) => {
+            c.at(
+                s.span().start,
+                format!(
+                    "redirect status must be 301, 302, 303, 307 or 308, not {}",
+                    s.get_ref()
+                ),
+            );
+            return None;
+        }
+    };
+    let t = to.get_ref();
+    let safe = |v: &str| {
+        !v.is_empty()
+            && v.bytes()
+                .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\')
+    };
+    let to_ok =
+        (t.starts_with("http://") || t.starts_with("https://") || t.starts_with('/')) && safe(t);
+    if !to_ok {
+        c.at(to.span().start, format!("redirect to {t:?} must be an absolute URL or path, percent-encoded, without spaces, quotes or backslashes"));
+        return None;
+    }
+    if from.get_ref().is_empty() || from.get_ref().chars().any(char::is_control) {
+        c.at(
+            from.span().start,
+            "redirect from must be a non-empty key relative to the route",
+        );
+        return None;
+    }
+    if to.get_ref().ends_with('*') && !from.get_ref().ends_with('*') {
+        c.at(
+            to.span().start,
+            "a redirect `to` ending in * needs a `from` ending in *",
+        );
+        return None;
+    }
+    Some(Redirect {
+        from: from.into_inner(),
+        to: to.into_inner(),
+        status,
     })
 }
 

@@ -124,6 +124,8 @@ pub enum Decision<'r, 'u> {
     Refuse(&'r Route, Refusal),
     /// Under a route: this object.
     Object(Object<'r, 'u>),
+    /// Under a route: answer with a redirect (status, `Location`), S3 is not asked.
+    Redirect(&'r Route, u16, String),
 }
 
 /// Applies the route table and policy to a request. `method` is the raw HTTP method token.
@@ -144,13 +146,33 @@ pub fn decide<'r, 'u>(table: &'r RouteTable, method: &str, url: &'u str) -> Deci
         Ok(p) => p,
         Err(why) => return refuse(why),
     };
-    let Some(rest) = rest else {
-        return refuse(Refusal::BucketRoot);
+    // The route-relative key, decoded once and checked.
+    let mut relative = match object_key("", rest.unwrap_or(""), Plus::Literal) {
+        Ok(k) => k,
+        Err(why) => return refuse(why),
     };
-    match object_key(&route.key_prefix, rest, Plus::Literal) {
-        Ok(key) => Decision::Object(Object { route, key, params }),
-        Err(why) => refuse(why),
+    if let Some((status, location)) = route
+        .redirects
+        .iter()
+        .find_map(|r| Some((r.status, r.apply(&relative)?)))
+    {
+        return Decision::Redirect(route, status, location);
     }
+    if relative.is_empty() || relative.ends_with('/') {
+        match &route.index {
+            Some(index) => relative.push_str(index),
+            None if relative.is_empty() => return refuse(Refusal::BucketRoot),
+            None => {}
+        }
+    }
+    if route.key_prefix.len() + relative.len() > MAX_KEY_BYTES {
+        return refuse(Refusal::KeyTooLong);
+    }
+    let key = format!("{}{relative}", route.key_prefix);
+    if key.split('/').any(|seg| seg == "." || seg == "..") {
+        return refuse(Refusal::DotSegment);
+    }
+    Decision::Object(Object { route, key, params })
 }
 
 /// Checks a raw query against the route's allow-list; returns the allowed pairs.
@@ -164,8 +186,7 @@ fn allowed_params<'u>(route: &Route, query: Option<&'u str>) -> Result<Vec<&'u s
             return Err(Refusal::Query);
         }
         let name = pair.split('=').next().unwrap_or("");
-        let name = pct::decode(name, Plus::Space).map_err(|_| Refusal::BadEscape)?;
-        if !route.allow_query.iter().any(|a| a.as_bytes() == name) {
+        if !route.allows_param(name) {
             return Err(Refusal::Query);
         }
         out.push(pair);

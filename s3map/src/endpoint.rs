@@ -67,9 +67,13 @@ impl Endpoint {
         authority(&self.host, self.port, self.scheme)
     }
 
-    /// Whether `host`/`port` (from a request URL) name this endpoint.
-    pub fn matches(&self, host: &str, port: u16) -> bool {
-        self.port == port && self.host.eq_ignore_ascii_case(host)
+    /// Whether `scheme://host:port` (from a request URL) names this endpoint: the same
+    /// host and port, or the same host on each scheme's default port (http and https of one
+    /// service are the same objects).
+    pub fn matches(&self, scheme: Scheme, host: &str, port: u16) -> bool {
+        let same_port = self.port == port
+            || (port == scheme.default_port() && self.port == self.scheme.default_port());
+        same_port && self.host.eq_ignore_ascii_case(host)
     }
 
     /// The endpoint identity used in store IDs: `aws` for every AWS endpoint (bucket names

@@ -17,6 +17,7 @@ pub mod limits;
 pub mod pct;
 pub mod presign;
 pub mod route;
+pub mod s3url;
 pub mod storeid;
 pub mod url;
 

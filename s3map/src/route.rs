@@ -95,12 +95,53 @@ pub struct Route {
     pub auth: Auth,
     /// Query parameter names passed to S3 (empty by default: any query is refused).
     pub allow_query: Vec<String>,
+    /// Index document: a URL ending in `/` (or the route's root) maps to this key there.
+    pub index: Option<String>,
+    /// Redirects answered without asking S3, checked in file order.
+    pub redirects: Vec<Redirect>,
+}
+
+/// A redirect of a route: `from` is a key relative to the route (decoded), exact, or a
+/// prefix when it ends with `*`; `to` is an absolute URL or an absolute path, where a
+/// trailing `*` takes what the `*` of `from` matched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Redirect {
+    /// What it matches.
+    pub from: String,
+    /// Where it sends the client.
+    pub to: String,
+    /// 301, 302, 303, 307 or 308.
+    pub status: u16,
+}
+
+impl Redirect {
+    /// The `Location` for a decoded route-relative path, if this redirect matches it.
+    pub fn apply(&self, rest: &str) -> Option<String> {
+        match self.from.strip_suffix('*') {
+            None => (self.from == rest).then(|| self.to.clone()),
+            Some(prefix) => {
+                let tail = rest.strip_prefix(prefix)?;
+                Some(match self.to.strip_suffix('*') {
+                    Some(to) => format!("{to}{}", crate::pct::encode_path(tail)),
+                    None => self.to.clone(),
+                })
+            }
+        }
+    }
 }
 
 impl Route {
     /// The unsigned S3 URL of `key` in this route's addressing style.
     pub fn object_url(&self, key: &str) -> String {
         self.endpoint.object_url(&self.bucket, key, self.addressing)
+    }
+
+    /// Whether a raw (still percent-encoded) query parameter name is allow-listed.
+    pub fn allows_param(&self, raw_name: &str) -> bool {
+        match crate::pct::decode(raw_name, crate::pct::Plus::Space) {
+            Ok(name) => self.allow_query.iter().any(|a| a.as_bytes() == name),
+            Err(_) => false,
+        }
     }
 
     /// The authority of this route's S3 URLs (`bucket.host` when virtual-hosted), as Squid

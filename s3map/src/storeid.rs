@@ -1,25 +1,35 @@
-//! Store IDs: one cache key per S3 object, whatever the URL spelling or signature.
+//! Store IDs: one cache key per S3 object, whatever the URL spelling or signature, and
+//! never one key for two different answers.
 //!
-//! Format, version 1 (pinned by golden tests; see `docs/store-id.md`):
+//! Format, version 1 (pinned by golden tests; `docs/store-id.md`):
 //!
 //! ```text
 //! http://s3.squid.internal/v1/<endpoint-id>/<bucket>/<key>[;<name>=<value>]...
 //! ```
 //!
-//! - `<endpoint-id>`: `aws` for AWS endpoints (one bucket namespace), else the endpoint's
-//!   lower-case `host[:port]` (port only when not the scheme's default);
+//! - `<endpoint-id>`: `aws` for AWS (one bucket namespace across regions and spellings),
+//!   else the configured endpoint's lower-case `host[:port]`;
 //! - `<key>`: the object key, every byte outside `A-Za-z0-9-._~/` as `%XX` (upper-case hex);
 //! - allow-listed query parameters that select different bytes (e.g. `versionId`), decoded
 //!   and re-encoded the same way, sorted, each as `;name=value`. `;` and `=` never occur
 //!   unencoded in a key, so the ID is unambiguous. There is never a `?` (Squid's default
 //!   `refresh_pattern` treats URLs with `?` as uncacheable).
+//!
+//! Spellings unified: the route's public URL; AWS path-style and virtual-hosted REST URLs in
+//! every form [`crate::s3url`] recognises; a configured endpoint in both addressing styles;
+//! http and https; `%7E` and `~`, `%2f` and `%2F`; signed or not (exactly the
+//! [`SIGNATURE_PARAMS`] are removed). Any other query parameter either is allow-listed by
+//! the route (and stays in the ID) or the URL gets no ID (`ERR`). Buckets not in the route
+//! table get no ID.
 
 use crate::decide::{decide, object_key, Decision, Object};
-use crate::endpoint::Addressing;
 use crate::pct::{self, Plus};
 use crate::route::{Route, RouteTable};
+use crate::s3url::parse_aws;
 use crate::url::RequestUrl;
 
+/// The store-ID host.
+pub const STORE_ID_HOST: &str = "s3.squid.internal";
 /// The store-ID prefix, including the format version.
 pub const STORE_ID_PREFIX: &str = "http://s3.squid.internal/v1/";
 
@@ -76,65 +86,132 @@ fn build(route: &Route, key: &str, params: &[&str]) -> String {
     id
 }
 
-/// The store ID for a URL as the store-id helper sees it (after ICAP and url_rewrite):
-/// a public route URL, or an S3 URL of a route's bucket in the route's addressing style,
-/// presigned or not. `None` for anything else (the helper answers `ERR`).
+/// Where an S3-form URL points: the routes that can own it, the raw key, the raw query.
+struct S3Form<'r, 'u> {
+    routes: Vec<&'r Route>,
+    raw_key: &'u str,
+    plus: Plus,
+    params: Vec<&'u str>,
+}
+
+/// The store ID for a URL as the store-id helper sees it (after ICAP and url_rewrite).
+/// `None` for anything that is not an object under a route (the helper answers `ERR`).
 pub fn for_url(table: &RouteTable, url: &str) -> Option<String> {
     match decide(table, "GET", url) {
         Decision::Object(obj) => return Some(for_object(&obj)),
-        Decision::Refuse(..) => return None,
+        Decision::Refuse(..) | Decision::Redirect(..) => return None,
         Decision::NotOurs => {}
     }
     let parsed = RequestUrl::parse(url).ok()?;
-    for route in table.routes() {
-        let Some(raw_key) = s3_raw_key(route, &parsed) else {
-            continue;
-        };
-        let key = object_key("", raw_key, Plus::Space).ok()?;
-        if !key.starts_with(&route.key_prefix) || key.is_empty() {
-            continue;
-        }
-        let params = s3_params(route, parsed.query)?;
-        return Some(build(route, &key, &params));
+    let form = store_id_form(table, &parsed).or_else(|| s3_form(table, &parsed))?;
+    let key = object_key("", form.raw_key, form.plus).ok()?;
+    if key.is_empty() {
+        return None;
     }
-    None
-}
-
-/// The raw key of an S3 URL addressed to `route`'s bucket in its addressing style.
-fn s3_raw_key<'u>(route: &Route, url: &RequestUrl<'u>) -> Option<&'u str> {
-    let ep = &route.endpoint;
-    let path = url.path.strip_prefix('/')?;
-    match route.addressing {
-        Addressing::Path => {
-            if !ep.matches(url.host, url.port) {
-                return None;
-            }
-            path.strip_prefix(route.bucket.as_str())?.strip_prefix('/')
-        }
-        Addressing::Virtual => {
-            let sub = url.host.get(..route.bucket.len())?;
-            let rest = url.host.get(route.bucket.len()..)?.strip_prefix('.')?;
-            (sub.eq_ignore_ascii_case(&route.bucket) && ep.matches(rest, url.port)).then_some(path)
-        }
-    }
-}
-
-/// The query minus signature parameters; `None` if anything left is not allow-listed.
-fn s3_params<'u>(route: &Route, query: Option<&'u str>) -> Option<Vec<&'u str>> {
-    let mut out = Vec::new();
-    for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+    let route = form
+        .routes
+        .into_iter()
+        .find(|r| key.starts_with(&r.key_prefix))?;
+    let mut kept = Vec::new();
+    for pair in form.params {
         let name = pair.split('=').next().unwrap_or("");
         if SIGNATURE_PARAMS.contains(&name) {
             continue;
         }
-        if !route.allow_query.iter().any(|a| a == name)
-            || out.len() >= crate::limits::MAX_QUERY_PARAMS
-        {
+        if !route.allows_param(name) || kept.len() >= crate::limits::MAX_QUERY_PARAMS {
             return None;
         }
-        out.push(pair);
+        kept.push(pair);
     }
-    Some(out)
+    Some(build(route, &key, &kept))
+}
+
+fn split_query(q: Option<&str>) -> Vec<&str> {
+    q.unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .collect()
+}
+
+/// An S3 URL on AWS or on a configured endpoint, in either addressing style.
+fn s3_form<'r, 'u>(table: &'r RouteTable, url: &RequestUrl<'u>) -> Option<S3Form<'r, 'u>> {
+    let params = split_query(url.query);
+    if let Some(aws) = parse_aws(url) {
+        let routes = table
+            .routes()
+            .iter()
+            .filter(|r| r.endpoint.aws && r.bucket == aws.bucket)
+            .collect();
+        return Some(S3Form {
+            routes,
+            raw_key: aws.raw_key,
+            plus: Plus::Space,
+            params,
+        });
+    }
+    let path = url.path.strip_prefix('/')?;
+    for r in table.routes().iter().filter(|r| !r.endpoint.aws) {
+        let ep = &r.endpoint;
+        let raw_key = if ep.matches(url.scheme, url.host, url.port) {
+            path.strip_prefix(r.bucket.as_str())
+                .and_then(|p| p.strip_prefix('/'))
+        } else {
+            let sub = url.host.get(..r.bucket.len())?;
+            let rest = url
+                .host
+                .get(r.bucket.len()..)
+                .and_then(|h| h.strip_prefix('.'));
+            match rest {
+                Some(rest)
+                    if sub.eq_ignore_ascii_case(&r.bucket)
+                        && ep.matches(url.scheme, rest, url.port) =>
+                {
+                    Some(path)
+                }
+                _ => None,
+            }
+        };
+        if let Some(raw_key) = raw_key {
+            let id = ep.id();
+            let routes = table
+                .routes()
+                .iter()
+                .filter(|o| o.endpoint.id() == id && o.bucket == r.bucket)
+                .collect();
+            return Some(S3Form {
+                routes,
+                raw_key,
+                plus: Plus::Space,
+                params,
+            });
+        }
+    }
+    None
+}
+
+/// A store ID itself (so the helper is idempotent): `http://s3.squid.internal/v1/…`.
+fn store_id_form<'r, 'u>(table: &'r RouteTable, url: &RequestUrl<'u>) -> Option<S3Form<'r, 'u>> {
+    if !url.host_eq(STORE_ID_HOST) || url.query.is_some() || url.port != 80 {
+        return None;
+    }
+    let rest = url.path.strip_prefix("/v1/")?;
+    let (ep, rest) = rest.split_once('/')?;
+    let (bucket, rest) = rest.split_once('/')?;
+    let (raw_key, params) = match rest.split_once(';') {
+        Some((k, p)) => (k, p.split(';').collect()),
+        None => (rest, Vec::new()),
+    };
+    let routes = table
+        .routes()
+        .iter()
+        .filter(|r| r.bucket == bucket && r.endpoint.id() == ep)
+        .collect();
+    Some(S3Form {
+        routes,
+        raw_key,
+        plus: Plus::Literal,
+        params,
+    })
 }
 
 #[cfg(test)]

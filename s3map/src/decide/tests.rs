@@ -22,6 +22,30 @@ addressing = "virtual"
 allow_query = ["versionId"]
 
 [[route]]
+name = "photos-on-aws"
+public = "http://images.example.com/aws-photos/"
+bucket = "photos"
+region = "us-east-1"
+
+[[route]]
+name = "site"
+public = "http://www.example.com/"
+bucket = "site-bucket"
+region = "us-east-1"
+endpoint = "http://127.0.0.1:9000"
+auth = "none"
+index = "index.html"
+
+[[route.redirect]]
+from = "old.html"
+to = "/new.html"
+
+[[route.redirect]]
+from = "blog/*"
+to = "https://blog.example.com/*"
+status = 302
+
+[[route]]
 name = "open"
 public = "https://static.example.com:8443/"
 bucket = "static-site"
@@ -262,6 +286,61 @@ fn allow_listed_params_pass() {
         decide(&t, "GET", "http://images.example.com/photos/a?"),
         Decision::Object(_)
     ));
+}
+
+#[test]
+fn index_documents() {
+    assert_eq!(
+        key("http://www.example.com/"),
+        ("site".into(), "index.html".into())
+    );
+    assert_eq!(
+        key("http://www.example.com/docs/"),
+        ("site".into(), "docs/index.html".into())
+    );
+    assert_eq!(
+        key("http://www.example.com/docs/a.css"),
+        ("site".into(), "docs/a.css".into())
+    );
+    // Without an index document a trailing slash is a literal S3 "folder" key.
+    assert_eq!(
+        key("http://images.example.com/photos/dir/"),
+        ("photos".into(), "dir/".into())
+    );
+}
+
+#[test]
+fn redirects() {
+    let t = table();
+    let red = |url: &str| match decide(&t, "GET", url) {
+        Decision::Redirect(_, status, loc) => (status, loc),
+        other => panic!("{url}: {other:?}"),
+    };
+    assert_eq!(
+        red("http://www.example.com/old.html"),
+        (301, "/new.html".into())
+    );
+    assert_eq!(
+        red("http://www.example.com/blog/2024/a%20b.html"),
+        (302, "https://blog.example.com/2024/a%20b.html".into())
+    );
+    assert_eq!(
+        red("http://www.example.com/blog/"),
+        (302, "https://blog.example.com/".into())
+    );
+    // Policy still comes first.
+    assert_eq!(
+        refused("PUT", "http://www.example.com/old.html"),
+        Refusal::Method
+    );
+    assert_eq!(
+        refused("GET", "http://www.example.com/old.html?x=1"),
+        Refusal::Query
+    );
+    assert_eq!(
+        key("http://www.example.com/old.htm"),
+        ("site".into(), "old.htm".into())
+    );
 }
 
 #[test]

@@ -25,6 +25,20 @@ fn golden_ids() {
         ("http://127.0.0.1:9000/photos/plus%2Bsign/c%2B%2B%20notes.txt?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature=00", "http://s3.squid.internal/v1/127.0.0.1:9000/photos/plus%2Bsign/c%2B%2B%20notes.txt"),
         ("https://thumbs.s3.eu-west-1.amazonaws.com/small/a.jpg?versionId=v%2F1&X-Amz-Date=1", "http://s3.squid.internal/v1/aws/thumbs/small/a.jpg;versionId=v%2F1"),
         ("http://minio.local:9000/static-site/css/site.css", "http://s3.squid.internal/v1/minio.local:9000/static-site/css/site.css"),
+        // Every AWS spelling, http or https, signed with SigV4 or SigV2, `x-id`, encoding variants.
+        ("https://s3.amazonaws.com/thumbs/small/%7Ea%2fb.jpg", "http://s3.squid.internal/v1/aws/thumbs/small/~a/b.jpg"),
+        ("http://thumbs.s3.amazonaws.com/small/~a/b.jpg?x-id=GetObject", "http://s3.squid.internal/v1/aws/thumbs/small/~a/b.jpg"),
+        ("https://thumbs.s3-eu-west-1.amazonaws.com/small/~a/b.jpg?AWSAccessKeyId=A&Signature=s&Expires=1", "http://s3.squid.internal/v1/aws/thumbs/small/~a/b.jpg"),
+        ("https://s3.dualstack.us-west-2.amazonaws.com/thumbs/small/~a/b.jpg", "http://s3.squid.internal/v1/aws/thumbs/small/~a/b.jpg"),
+        ("https://thumbs.s3.dualstack.us-west-2.amazonaws.com/small/a+b%2Bc", "http://s3.squid.internal/v1/aws/thumbs/small/a%20b%2Bc"),
+        // A configured endpoint in the other addressing style, and on https.
+        ("http://photos.127.0.0.1:9000/k", "http://s3.squid.internal/v1/127.0.0.1:9000/photos/k"),
+        ("https://minio.local:9000/static-site/css/site.css", "http://s3.squid.internal/v1/minio.local:9000/static-site/css/site.css"),
+        // Index documents: the public directory URL and the S3 URL of its index.
+        ("http://www.example.com/docs/", "http://s3.squid.internal/v1/127.0.0.1:9000/site-bucket/docs/index.html"),
+        ("http://127.0.0.1:9000/site-bucket/docs/index.html", "http://s3.squid.internal/v1/127.0.0.1:9000/site-bucket/docs/index.html"),
+        // A store ID is its own store ID.
+        ("http://s3.squid.internal/v1/aws/thumbs/small/a.jpg;versionId=v%2F1", "http://s3.squid.internal/v1/aws/thumbs/small/a.jpg;versionId=v%2F1"),
     ];
     for (url, want) in cases {
         assert_eq!(id(url).as_deref(), Some(want), "{url}");
@@ -46,6 +60,16 @@ fn err_for_everything_else() {
         "https://thumbs.s3.eu-west-1.amazonaws.com/small/a.jpg?acl",
         "http://127.0.0.1:9000/photos/a%zz",
         "http://127.0.0.1:9000/photos/a/../b",
+        "https://thumbs.s3-website-us-east-1.amazonaws.com/small/a.jpg",
+        "https://thumbs.s3-accelerate.amazonaws.com/small/a.jpg",
+        "https://ap-1.s3-accesspoint.us-east-1.amazonaws.com/small/a.jpg",
+        "https://s3.amazonaws.com/unknown-bucket/small/a.jpg",
+        "https://s3.amazonaws.com/media/a.jpg",
+        "https://s3.amazonaws.com/thumbs/small/a.jpg?partNumber=1",
+        "https://s3.amazonaws.com/thumbs/",
+        "http://www.example.com/old.html",
+        "http://s3.squid.internal/v1/aws/unknown/a",
+        "http://s3.squid.internal/v2/aws/thumbs/small/a",
         "host:443",
         "",
     ] {
@@ -126,7 +150,7 @@ proptest! {
                 }
                 prop_assert!(!want.contains('?'));
             }
-            Decision::Refuse(..) => prop_assert_eq!(for_url(&t, &url), None),
+            Decision::Refuse(..) | Decision::Redirect(..) => prop_assert_eq!(for_url(&t, &url), None),
             Decision::NotOurs => {
                 // Only an S3 spelling of a routed object may still have an ID.
                 if let Some(found) = for_url(&t, &url) {
@@ -145,5 +169,72 @@ proptest! {
         if let (Some(ia), Some(ib)) = (for_url(&t, &ua), for_url(&t, &ub)) {
             prop_assert_eq!(a == b, ia == ib);
         }
+    }
+}
+
+/// Spellings of `small/<key>` in bucket `thumbs` (an AWS route).
+fn aws_spellings(key_path: &str, query: &str) -> Vec<String> {
+    let hosts_path = [
+        "s3.amazonaws.com",
+        "s3.eu-west-1.amazonaws.com",
+        "s3-eu-west-1.amazonaws.com",
+        "s3.dualstack.us-east-1.amazonaws.com",
+        "s3-external-1.amazonaws.com",
+    ];
+    let mut out = Vec::new();
+    for scheme in ["http", "https"] {
+        for h in hosts_path {
+            out.push(format!("{scheme}://{h}/thumbs/small/{key_path}{query}"));
+            out.push(format!("{scheme}://thumbs.{h}/small/{key_path}{query}"));
+        }
+    }
+    out
+}
+
+/// Re-encodes an S3-encoded path with lower-case hex and unreserved characters escaped.
+fn variant(encoded: &str) -> String {
+    let mut out = String::new();
+    for c in encoded.chars() {
+        match c {
+            '~' => out.push_str("%7e"),
+            'a' => out.push_str("%61"),
+            _ => out.push(c),
+        }
+    }
+    out.replace("%2B", "%2b").replace("%20", "+")
+}
+
+proptest! {
+    /// Every spelling of an object maps to one ID, and the helper is idempotent.
+    #[test]
+    fn every_spelling_one_id(key in "[a-z0-9 ~+%/.é-]{1,24}", version in prop::option::of("[a-zA-Z0-9._-]{1,8}")) {
+        prop_assume!(!key.split('/').any(|s| s == "." || s == ".."));
+        let t = table();
+        let enc = crate::pct::encode_path(&key);
+        let q = version.as_ref().map(|v| format!("?versionId={v}")).unwrap_or_default();
+        let public = format!("http://images.example.com/photos/thumbs/{enc}{q}");
+        let Some(want) = for_url(&t, &public) else {
+            return Ok(()); // refused by policy (e.g. a key of only slashes)
+        };
+        prop_assert_eq!(for_url(&t, &want), Some(want.clone()), "idempotent");
+        let signed_q = format!("{}{}X-Amz-Date=20260101T000000Z&X-Amz-Signature=ab", if q.is_empty() { "?" } else { &q }, if q.is_empty() { "" } else { "&" });
+        for query in [q.clone(), signed_q] {
+            for u in aws_spellings(&enc, &query).into_iter().chain(aws_spellings(&variant(&enc), &query)) {
+                prop_assert_eq!(for_url(&t, &u), Some(want.clone()), "{}", u);
+            }
+        }
+    }
+
+    /// Distinct keys, versions and endpoints never share an ID.
+    #[test]
+    fn distinct_objects_distinct_ids(a in "[a-z~+ %]{1,6}", b in "[a-z~+ %]{1,6}", va in "[a-z0-9]{1,3}", vb in "[a-z0-9]{1,3}") {
+        let t = table();
+        let id = |k: &str, v: &str| for_url(&t, &format!("https://thumbs.s3.amazonaws.com/small/{}?versionId={v}", crate::pct::encode_path(k))).unwrap();
+        prop_assert_eq!(id(&a, &va) == id(&b, &vb), a == b && va == vb);
+        // The same bucket and key on two endpoints are two objects.
+        let local = for_url(&t, &format!("http://images.example.com/photos/{}", crate::pct::encode_path(&a)));
+        let aws = for_url(&t, &format!("http://images.example.com/aws-photos/{}", crate::pct::encode_path(&a)));
+        prop_assert!(local.is_some() && aws.is_some());
+        prop_assert_ne!(local, aws);
     }
 }
