@@ -4,6 +4,7 @@
 #![deny(missing_docs)]
 
 pub mod protocol;
+pub mod rewrite;
 pub mod runner;
 pub mod startup;
 pub mod storeid;

@@ -10,10 +10,7 @@
 
 use std::process::ExitCode;
 
-use s3map::route::RouteTable;
-use s3squid_helpers::protocol::Reply;
-use s3squid_helpers::startup::{start, Start};
-use s3squid_helpers::{runner, storeid};
+use s3squid_helpers::startup::serve;
 
 const HELP: &str = "s3squid-storeid: Squid store_id_program helper: one cache key per S3 object
 
@@ -26,19 +23,5 @@ or broken configuration it answers BH to every request and logs why; it never ex
 before stdin closes.";
 
 fn main() -> ExitCode {
-    let config = match start("s3squid-storeid", HELP) {
-        Start::Exit(code) => return ExitCode::from(code),
-        Start::Serve(c) => c,
-    };
-    let stdin = std::io::stdin().lock();
-    let stdout = std::io::stdout().lock();
-    let stop = match config {
-        Ok(cfg) => {
-            let table = RouteTable::new(&cfg.routes);
-            runner::run(stdin, stdout, |req| storeid::decide(&table, req))
-        }
-        Err(msg) => runner::run(stdin, stdout, |_| Reply::Bh(msg.clone())),
-    };
-    log::debug!("s3squid-storeid: stopping: {stop:?}");
-    ExitCode::SUCCESS
+    serve("s3squid-storeid", HELP, s3squid_helpers::storeid::decide)
 }

@@ -1,0 +1,32 @@
+//! `s3squid-rewrite`: a Squid `url_rewrite_program` mapping public URLs of
+//! `auth = "none"` routes to their S3 URLs. Usage in squid.conf:
+//!
+//! ```text
+//! url_rewrite_program /usr/local/bin/s3squid-rewrite --config /etc/s3squid/s3squid.toml
+//! url_rewrite_children 20 startup=1 idle=1 concurrency=8
+//! ```
+#![forbid(unsafe_code)]
+
+use std::process::ExitCode;
+
+use s3squid_helpers::startup::serve;
+
+const HELP: &str =
+    "s3squid-rewrite: Squid url_rewrite_program for s3squid's unsigned (auth = \"none\") routes
+
+usage: s3squid-rewrite [--config PATH] [--check] [--log-level LEVEL]
+
+Answers OK rewrite-url=\"<S3 URL>\" for objects under auth = \"none\" routes, OK status=30N
+url=\"…\" for a route's redirects, OK rewrite-url=\"http://refused.s3squid.invalid/<status>\"
+for requests a route refuses (deny that host in adapted_http_access), and ERR for
+everything else, including signed routes (never sent to S3 unsigned). With a missing or
+broken configuration it answers BH to every request and logs why; it never exits before
+stdin closes.";
+
+fn main() -> ExitCode {
+    serve(
+        "s3squid-rewrite",
+        HELP,
+        s3squid_helpers::rewrite::decide_rewrite,
+    )
+}
