@@ -77,6 +77,20 @@ impl S3 {
         f.set_modified(SystemTime::UNIX_EPOCH + OLD_MTIME).unwrap();
     }
 
+    /// Stores an object modified `age` ago: Squid's LM-factor freshness (20% of the age at
+    /// fetch time) makes it stale soon after (DESIGN fact 8).
+    pub fn put_recent(&self, bucket: &str, key: &str, body: &[u8], age: Duration) {
+        self.put(bucket, key, body);
+        let path = self.root.join(bucket).join(key);
+        let f = std::fs::File::options().write(true).open(&path).unwrap();
+        f.set_modified(SystemTime::now() - age).unwrap();
+    }
+
+    /// Removes an object.
+    pub fn delete(&self, bucket: &str, key: &str) {
+        std::fs::remove_file(self.root.join(bucket).join(key)).unwrap();
+    }
+
     /// Creates an empty bucket.
     pub fn bucket(&self, bucket: &str) {
         std::fs::create_dir_all(self.root.join(bucket)).unwrap();

@@ -211,8 +211,10 @@ impl Squid {
     }
 }
 
-/// The s3squid config of a test stack: one `sigv4` route `photos` (path-style, s3s-fs).
+/// The s3squid config of a test stack: one `sigv4` route `photos` (path-style, s3s-fs),
+/// plus `extra_routes` where `ENDPOINT` stands for the s3s-fs endpoint.
 pub fn config_text(icap_port: u16, s3: &S3, extra_routes: &str) -> String {
+    let extra_routes = extra_routes.replace("ENDPOINT", &s3.endpoint());
     format!(
         r#"[icap]
 listen = "127.0.0.1:{icap_port}"
@@ -272,6 +274,7 @@ impl Stack {
     pub fn start(sb: &Sandbox, layout: Layout, opts: StackOptions) -> Stack {
         let s3 = S3::start(sb);
         s3.bucket("photos");
+        s3.bucket("site");
         let icap_port = free_port();
         let config = sb.path("s3squid.toml");
         std::fs::write(&config, config_text(icap_port, &s3, &opts.extra_routes)).unwrap();

@@ -1,21 +1,11 @@
-//! End-to-end: real Squid 5.7 in each sample layout, s3squid-icap, s3squid-storeid, and
-//! s3s-fs verifying SigV4 with access keys. One binary; each test has its own temp dir and
-//! loopback ports and stops what it started, by PID.
-#![allow(clippy::unwrap_used)] // test code: a panic is a test failure with its location
+//! Issue "first light": every awkward key in both layouts, refusals, not an open proxy,
+//! wrong credentials, ICAP errors never suspend the service, broken helper configs.
 
-use s3map::pct::encode_path;
 use s3squid::squid_conf::Layout;
 use s3squid_e2e::squid::{Stack, StackOptions};
 use s3squid_e2e::{awkward_keys, Sandbox};
 
-/// The bytes stored for a key: distinct per key, so a wrong object cannot pass.
-fn body_of(key: &str) -> Vec<u8> {
-    format!("object bytes of {key:?}\n").into_bytes()
-}
-
-fn public_path(key: &str) -> String {
-    format!("/photos/{}", encode_path(key))
-}
+use crate::{body_of, public_path};
 
 /// Every awkward key: GET twice → 200, exact bytes, miss then hit at the public Squid.
 /// Two-tier: the signing Squid saw each key once. HEAD of an uncached key → 200 with the

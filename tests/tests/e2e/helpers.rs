@@ -1,0 +1,188 @@
+//! Issue "the complete helper suite": S3 errors never cached under a store ID, the signer
+//! stopped with `bypass=on`, index documents and redirects through Squid.
+
+use std::time::{Duration, Instant};
+
+use s3squid::squid_conf::Layout;
+use s3squid_e2e::squid::{Stack, StackOptions};
+use s3squid_e2e::Sandbox;
+
+/// A key requested before it exists (404 from S3), then stored: the next request gets the
+/// object, not a cached 404.
+fn cached_404_never_hides_a_new_object(layout: Layout) {
+    let sb = Sandbox::new(&format!("404-{}", layout.as_str()));
+    let st = Stack::start(&sb, layout, StackOptions::default());
+    let k = "late/arrival.jpg";
+    for _ in 0..2 {
+        assert_eq!(st.get(&crate::public_path(k)).status, 404);
+    }
+    st.s3.put("photos", k, b"here now");
+    let r = st.get(&crate::public_path(k));
+    assert_eq!((r.status, r.body.as_slice()), (200, &b"here now"[..]));
+    assert_eq!(
+        st.s3.count("GetObject", k),
+        3,
+        "every 404 went to S3: none was cached"
+    );
+}
+
+#[test]
+fn cached_404_never_hides_a_new_object_single() {
+    cached_404_never_hides_a_new_object(Layout::Single);
+}
+
+#[test]
+fn cached_404_never_hides_a_new_object_two_tier() {
+    cached_404_never_hides_a_new_object(Layout::TwoTier);
+}
+
+/// The signer stopped (`bypass=on`): fresh and stale cached objects are still served, a
+/// miss fails fast with a 5xx and S3 never sees an unsigned request.
+fn signer_down(layout: Layout) {
+    let sb = Sandbox::new(&format!("signer-down-{}", layout.as_str()));
+    let mut st = Stack::start(&sb, layout, StackOptions::default());
+    st.s3.put("photos", "fresh.jpg", b"fresh bytes");
+    st.s3.put_recent(
+        "photos",
+        "stale.jpg",
+        b"stale bytes",
+        Duration::from_secs(2),
+    );
+    st.s3.put("photos", "never-fetched.jpg", b"x");
+    for k in ["fresh.jpg", "stale.jpg"] {
+        assert_eq!(st.get(&crate::public_path(k)).status, 200);
+    }
+    std::thread::sleep(Duration::from_millis(1500)); // stale.jpg is now stale
+    let before = st.s3.requests();
+    st.icap.stop();
+    for round in 0..3 {
+        for (k, want) in [
+            ("fresh.jpg", &b"fresh bytes"[..]),
+            ("stale.jpg", &b"stale bytes"[..]),
+        ] {
+            let t = Instant::now();
+            let r = st.get(&crate::public_path(k));
+            assert_eq!(
+                (r.status, r.body.as_slice()),
+                (200, want),
+                "{k} round {round}"
+            );
+            assert!(
+                t.elapsed() < Duration::from_secs(3),
+                "{k} took {:?}",
+                t.elapsed()
+            );
+        }
+        let t = Instant::now();
+        let r = st.get(&crate::public_path("never-fetched.jpg"));
+        assert!(
+            r.status >= 500,
+            "a miss without the signer must fail: {}",
+            r.status
+        );
+        assert!(
+            t.elapsed() < Duration::from_secs(3),
+            "the miss took {:?}",
+            t.elapsed()
+        );
+    }
+    assert_eq!(
+        st.s3.requests(),
+        before,
+        "nothing reached S3 while the signer was down"
+    );
+    let log = st.front.access();
+    assert!(
+        log.iter()
+            .any(|a| a.action.contains("REFRESH") || a.action.contains("STALE")),
+        "{log:#?}"
+    );
+}
+
+#[test]
+fn signer_down_single() {
+    signer_down(Layout::Single);
+}
+
+#[test]
+fn signer_down_two_tier() {
+    signer_down(Layout::TwoTier);
+}
+
+const SITE_ROUTE: &str = r#"
+[[route]]
+name = "site"
+public = "http://images.example.com/site/"
+bucket = "site"
+region = "us-east-1"
+endpoint = "ENDPOINT"
+addressing = "path"
+index = "index.html"
+
+[[route.redirect]]
+from = "old.html"
+to = "/site/new.html"
+status = 301
+
+[[route.redirect]]
+from = "blog/*"
+to = "http://images.example.com/site/posts/*"
+status = 302
+"#;
+
+/// Index documents and redirects, answered through Squid.
+fn index_and_redirects(layout: Layout) {
+    let sb = Sandbox::new(&format!("index-{}", layout.as_str()));
+    // The route needs the S3 endpoint, known only once s3s-fs runs: the harness fills it.
+    let opts = StackOptions {
+        extra_routes: SITE_ROUTE.to_owned(),
+        ..StackOptions::default()
+    };
+    let st = Stack::start(&sb, layout, opts);
+    st.s3.put("site", "index.html", b"home");
+    st.s3.put("site", "docs/index.html", b"docs home");
+    for (path, want) in [
+        ("/site/", &b"home"[..]),
+        ("/site/docs/", b"docs home"),
+        ("/site/docs/", b"docs home"),
+    ] {
+        let r = st.get(path);
+        assert_eq!((r.status, r.body.as_slice()), (200, want), "{path}");
+    }
+    assert_eq!(
+        st.s3.count("GetObject", "docs/index.html"),
+        1,
+        "the index document was cached"
+    );
+    let r = st.get("/site/old.html");
+    assert_eq!(
+        (r.status, r.header("location")),
+        (301, Some("/site/new.html"))
+    );
+    let r = st.get("/site/blog/2024/a%20b.html");
+    assert_eq!(
+        (r.status, r.header("location")),
+        (
+            302,
+            Some("http://images.example.com/site/posts/2024/a%20b.html")
+        )
+    );
+    assert_eq!(
+        st.s3
+            .ops()
+            .iter()
+            .filter(|(_, k)| k.contains("old") || k.contains("blog"))
+            .count(),
+        0
+    );
+}
+
+#[test]
+fn index_and_redirects_single() {
+    index_and_redirects(Layout::Single);
+}
+
+#[test]
+fn index_and_redirects_two_tier() {
+    index_and_redirects(Layout::TwoTier);
+}
