@@ -1,2 +1,119 @@
-//! Placeholder; see cli/src/lib.rs.
-fn main() {}
+//! `s3squid`: check a config, explain what happens to a URL, render squid.conf for a layout.
+//! Argument parsing and every text live in the library; this file does the I/O and picks
+//! the exit code.
+
+use std::io::Write as _;
+use std::path::Path;
+use std::process::ExitCode;
+
+use s3map::config::Config;
+use s3squid::args::{self, Command};
+use s3squid::{report, squid_conf};
+
+/// Bad command line (as most command-line parsers do).
+const EXIT_USAGE: u8 = 2;
+/// The configuration file is invalid or unreadable (sysexits' EX_USAGE, as linkerd uses).
+const EXIT_CONFIG: u8 = 64;
+/// Output could not be written (EX_IOERR).
+const EXIT_IO: u8 = 74;
+
+fn main() -> ExitCode {
+    let mut argv = Vec::new();
+    for arg in std::env::args_os().skip(1) {
+        match arg.into_string() {
+            Ok(a) => argv.push(a),
+            Err(bad) => {
+                eprintln!("s3squid: argument {bad:?} is not valid UTF-8");
+                return ExitCode::from(EXIT_USAGE);
+            }
+        }
+    }
+    run(&argv)
+}
+
+fn run(argv: &[String]) -> ExitCode {
+    let command = match args::parse(argv) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("s3squid: {e}\n\n{}", args::help(e.topic));
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    match command {
+        Command::Help(topic) => emit(args::help(topic)),
+        Command::Version => emit(&format!("s3squid {}\n", env!("CARGO_PKG_VERSION"))),
+        Command::Check { config } => match load(&config) {
+            Ok(cfg) => emit(&format!("{}\n", report::check_ok(&cfg))),
+            Err(code) => code,
+        },
+        Command::Explain {
+            config,
+            method,
+            url,
+        } => match load(&config) {
+            Ok(cfg) => emit(&report::explain(&cfg, &method, &url)),
+            Err(code) => code,
+        },
+        Command::SquidConf {
+            config,
+            layout,
+            out_dir,
+        } => {
+            let cfg = match load(&config) {
+                Ok(cfg) => cfg,
+                Err(code) => return code,
+            };
+            let files = squid_conf::render(layout, &squid_conf::params_from_config(&cfg));
+            match out_dir {
+                None => {
+                    let mut text = String::new();
+                    for (name, body) in &files {
+                        text.push_str(&format!("# ==> {name} <==\n{body}"));
+                    }
+                    emit(&text)
+                }
+                Some(dir) => write_files(&dir, &files),
+            }
+        }
+    }
+}
+
+/// Loads the config, or prints every problem and returns the exit code.
+fn load(path: &Path) -> Result<Config, ExitCode> {
+    Config::load(path).map_err(|e| {
+        for line in report::config_problems(path, &e) {
+            eprintln!("{line}");
+        }
+        ExitCode::from(EXIT_CONFIG)
+    })
+}
+
+/// Writes `text` to stdout; a closed pipe (`| head`) is not an error.
+fn emit(text: &str) -> ExitCode {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("s3squid: cannot write to stdout: {e}");
+            ExitCode::from(EXIT_IO)
+        }
+    }
+}
+
+fn write_files(dir: &Path, files: &[(String, String)]) -> ExitCode {
+    if let Err(e) = std::fs::create_dir_all(dir) {
+        eprintln!("s3squid: cannot create {}: {e}", dir.display());
+        return ExitCode::from(EXIT_IO);
+    }
+    let mut written = String::new();
+    for (name, body) in files {
+        let path = dir.join(name);
+        if let Err(e) = std::fs::write(&path, body) {
+            eprintln!("s3squid: cannot write {}: {e}", path.display());
+            return ExitCode::from(EXIT_IO);
+        }
+        written.push_str(&format!("wrote {}\n", path.display()));
+    }
+    emit(&written)
+}

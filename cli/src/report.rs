@@ -1,0 +1,232 @@
+//! The text of `s3squid check` and `s3squid explain`: pure functions of a loaded config (or
+//! its error) and the request, so tests read exactly what an operator reads.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use s3map::config::{Config, ConfigError};
+use s3map::decide::{decide, Decision};
+use s3map::limits::MAX_CONFIG_BYTES;
+use s3map::route::{Auth, Route, RouteTable};
+use s3map::url::{RequestUrl, UrlError};
+
+/// `ok: N routes`, the line `check` prints for a valid config.
+pub fn check_ok(cfg: &Config) -> String {
+    format!("ok: {} routes", cfg.routes.len())
+}
+
+/// One line per problem, `PATH:line N: message` (`PATH: message` when the line is unknown),
+/// for a config that could not be loaded.
+pub fn config_problems(path: &Path, err: &ConfigError) -> Vec<String> {
+    let shown = path.display();
+    match err {
+        ConfigError::Read { source, .. } => vec![format!("{shown}: cannot read: {source}")],
+        ConfigError::TooLarge { .. } => vec![format!(
+            "{shown}: the file is larger than {MAX_CONFIG_BYTES} bytes"
+        )],
+        ConfigError::Invalid { problems } => problems
+            .iter()
+            .map(|p| match p.line {
+                Some(l) => format!("{shown}:line {l}: {}", p.message),
+                None => format!("{shown}: {}", p.message),
+            })
+            .collect(),
+    }
+}
+
+fn reason_phrase(status: u16) -> &'static str {
+    match status {
+        400 => "Bad Request",
+        403 => "Forbidden",
+        405 => "Method Not Allowed",
+        _ => "",
+    }
+}
+
+fn route_line(out: &mut String, route: &Route) {
+    let _ = writeln!(out, "  route:     {} ({})", route.name, route.public);
+}
+
+/// What s3squid does with a `method` request for the absolute `url`: not ours, refused
+/// (status and reason) or an S3 object (route, bucket, key, unsigned S3 URL, store ID).
+pub fn explain(cfg: &Config, method: &str, url: &str) -> String {
+    let table = RouteTable::new(&cfg.routes);
+    let mut out = format!("{method} {url}\n");
+    match decide(&table, method, url) {
+        Decision::NotOurs => not_ours(&mut out, cfg, url),
+        Decision::Refuse(route, why) => {
+            let status = why.status();
+            let _ = writeln!(
+                out,
+                "refused: {status} {} ({}): {}",
+                reason_phrase(status),
+                why.reason(),
+                why.message()
+            );
+            route_line(&mut out, route);
+            out.push_str(
+                "  s3squid-icap answers with this error itself; S3 never sees the request.\n",
+            );
+        }
+        Decision::Redirect(route, status, location) => {
+            let _ = writeln!(out, "redirect: {status} to {location}");
+            route_line(&mut out, route);
+            out.push_str(
+                "  s3squid-icap answers with this redirect itself; S3 never sees the request.\n",
+            );
+        }
+        Decision::Object(obj) => {
+            let route = obj.route;
+            out.push_str("S3 object\n");
+            route_line(&mut out, route);
+            let _ = writeln!(out, "  bucket:    {}", route.bucket);
+            let _ = writeln!(out, "  key:       {:?}", obj.key);
+            if !obj.params.is_empty() {
+                let _ = writeln!(out, "  query:     {} (passed to S3)", obj.params.join("&"));
+            }
+            let signing = match route.auth {
+                Auth::SigV4 => format!(
+                    "unsigned; s3squid-icap presigns it with SigV4 for region {}",
+                    route.region
+                ),
+                Auth::None => "sent unsigned: auth = \"none\"".to_owned(),
+            };
+            let _ = writeln!(
+                out,
+                "  S3 URL:    {} ({signing})",
+                route.object_url(&obj.key)
+            );
+            let _ = writeln!(out, "  store ID:  {}", s3map::storeid::for_object(&obj));
+        }
+    }
+    out
+}
+
+fn not_ours(out: &mut String, cfg: &Config, url: &str) {
+    let parsed = match RequestUrl::parse(url) {
+        Ok(u) => u,
+        Err(e) => {
+            let why = match e {
+                UrlError::NotHttp => "not an absolute http:// or https:// URL",
+                UrlError::BadAuthority => "an empty host, user info, a bad port or a fragment",
+                UrlError::TooLong => "longer than any URL Squid accepts",
+            };
+            let _ = writeln!(out, "not ours: {why}.");
+            out.push_str(
+                "  s3squid-icap leaves such a request alone (ICAP 204) and s3squid-storeid \
+                 answers ERR.\n",
+            );
+            return;
+        }
+    };
+    out.push_str("not ours: no route's public prefix matches this URL.\n");
+    out.push_str(
+        "  s3squid-icap leaves the request alone (ICAP 204) and s3squid-storeid answers ERR.\n",
+    );
+    let public_host = cfg.routes.iter().any(|r| {
+        r.public.scheme == parsed.scheme
+            && r.public.port == parsed.port
+            && parsed.host_eq(&r.public.host)
+    });
+    if public_host {
+        out.push_str(
+            "  Its host is a public host, so the rendered squid.conf admits it, but no \
+             cache_peer serves it: Squid answers 503.\n",
+        );
+    } else {
+        out.push_str(
+            "  The rendered squid.conf refuses it (403): its host is not a public host.\n",
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CONFIG: &str = r#"
+[[route]]
+name = "photos"
+public = "http://images.example.com/photos/"
+bucket = "photos"
+region = "us-east-1"
+endpoint = "http://127.0.0.1:9000"
+allow_query = ["versionId"]
+
+[[route]]
+name = "docs"
+public = "https://docs.example.com/"
+bucket = "docs-bucket"
+region = "eu-west-1"
+auth = "none"
+"#;
+
+    fn cfg() -> Config {
+        Config::parse(CONFIG).unwrap()
+    }
+
+    #[test]
+    fn explains_an_object() {
+        let text = explain(
+            &cfg(),
+            "GET",
+            "http://images.example.com/photos/a%20b+c.jpg",
+        );
+        assert!(text.starts_with("GET http://images.example.com/photos/a%20b+c.jpg\nS3 object\n"));
+        assert!(text.contains("route:     photos (http://images.example.com/photos/)"));
+        assert!(text.contains("key:       \"a b+c.jpg\""));
+        assert!(text.contains("S3 URL:    http://127.0.0.1:9000/photos/a%20b%2Bc.jpg (unsigned; s3squid-icap presigns it with SigV4 for region us-east-1)"));
+        assert!(text.contains(
+            "store ID:  http://s3.squid.internal/v1/127.0.0.1:9000/photos/a%20b%2Bc.jpg"
+        ));
+        let text = explain(&cfg(), "HEAD", "https://docs.example.com/x?");
+        assert!(text.contains(
+            "S3 URL:    https://docs-bucket.s3.eu-west-1.amazonaws.com/x (sent unsigned"
+        ));
+        assert!(text.contains("store ID:  http://s3.squid.internal/v1/aws/docs-bucket/x"));
+        let text = explain(
+            &cfg(),
+            "GET",
+            "http://images.example.com/photos/k?versionId=7",
+        );
+        assert!(text.contains("query:     versionId=7 (passed to S3)"));
+        assert!(text.contains(";versionId=7"));
+    }
+
+    #[test]
+    fn explains_refusals() {
+        let text = explain(&cfg(), "PUT", "http://images.example.com/photos/k");
+        assert!(text.contains("refused: 405 Method Not Allowed (method)"));
+        let text = explain(&cfg(), "GET", "http://images.example.com/photos/");
+        assert!(text.contains("refused: 403 Forbidden (bucket_root): Listing is not allowed."));
+        assert!(text.contains("route:     photos"));
+        let text = explain(&cfg(), "GET", "http://images.example.com/photos/%zz");
+        assert!(text.contains("refused: 400 Bad Request (bad_escape)"));
+    }
+
+    #[test]
+    fn explains_what_is_not_ours() {
+        let text = explain(&cfg(), "GET", "http://169.254.169.254/latest/meta-data/");
+        assert!(text.contains("not ours: no route's public prefix matches"));
+        assert!(text.contains("refuses it (403)"));
+        let text = explain(&cfg(), "GET", "http://images.example.com/other/x");
+        assert!(text.contains("Squid answers 503"));
+        let text = explain(&cfg(), "CONNECT", "images.example.com:443");
+        assert!(text.contains("not ours: not an absolute http:// or https:// URL."));
+    }
+
+    #[test]
+    fn problems_carry_path_and_line() {
+        let err = Config::parse("[[route]]\nname = \"a\"\n").unwrap_err();
+        let lines = config_problems(Path::new("/etc/x.toml"), &err);
+        assert!(!lines.is_empty());
+        for l in &lines {
+            assert!(l.starts_with("/etc/x.toml:line "), "{l}");
+        }
+        let err = Config::load(Path::new("/nonexistent/s3squid.toml")).unwrap_err();
+        let lines = config_problems(Path::new("/nonexistent/s3squid.toml"), &err);
+        assert_eq!(lines.len(), 1);
+        assert!(lines[0].starts_with("/nonexistent/s3squid.toml: cannot read: "));
+        assert_eq!(check_ok(&cfg()), "ok: 2 routes");
+    }
+}

@@ -1,0 +1,312 @@
+//! squid.conf files for s3squid's two layouts (see `docs/DESIGN.md`, "Two layouts"),
+//! rendered from the templates in `cli/templates/` so that the shipped samples and the
+//! end-to-end tests run the same text.
+//!
+//! - [`Layout::TwoTier`] → `edge.conf` (the hot cache: no ICAP, no helper on its hit path)
+//!   and `signer.conf` (`cache deny all`, s3squid-icap as REQMOD, S3 as `cache_peer`s);
+//! - [`Layout::Single`] → `squid.conf` (one Squid with s3squid-icap and s3squid-storeid).
+//!
+//! Everything site-specific is in [`SquidConfParams`]: [`params_from_config`] derives the
+//! public hosts and the S3 peers from the routes and fills in the defaults; tests override
+//! ports and paths before calling [`render`]. Paths and listen addresses are written into
+//! squid.conf as they are, so they must not contain whitespace.
+
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::PathBuf;
+
+use s3map::config::Config;
+use s3map::endpoint::Addressing;
+use s3map::url::Scheme;
+
+mod blocks;
+mod render;
+pub mod template;
+
+pub use render::{render, TEMPLATES};
+
+#[cfg(test)]
+mod tests;
+
+/// Which squid.conf files to render.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// An edge Squid (the hot cache) whose misses go to a signing Squid.
+    TwoTier,
+    /// One Squid with s3squid-icap and s3squid-storeid.
+    Single,
+}
+
+impl Layout {
+    /// Parses `two-tier` or `single`.
+    pub fn parse(s: &str) -> Option<Layout> {
+        match s {
+            "two-tier" => Some(Layout::TwoTier),
+            "single" => Some(Layout::Single),
+            _ => None,
+        }
+    }
+
+    /// `two-tier` or `single`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Layout::TwoTier => "two-tier",
+            Layout::Single => "single",
+        }
+    }
+}
+
+/// One public `scheme://host[:port]` that clients send requests to (routes' `public`
+/// prefixes, deduplicated).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicHost {
+    /// `http` or `https`.
+    pub scheme: Scheme,
+    /// Lower-case host name or IP literal (IPv6 in brackets), as in URLs.
+    pub host: String,
+    /// Effective port.
+    pub port: u16,
+    /// The routes' raw path prefixes under this host (`/`-terminated), in file order.
+    pub paths: Vec<String>,
+    /// The names of the routes under this host, for comments.
+    pub routes: Vec<String>,
+}
+
+/// One S3 origin a signed or mapped URL can name: a `cache_peer … originserver`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct S3Peer {
+    /// The `cache_peer … name=`, also the prefix of its ACL names (at most 64 bytes with
+    /// the longest suffix, `_host`: Squid's ACL name limit).
+    pub name: String,
+    /// `https` peers get `tls` and [`SquidConfParams::s3_tls_options`].
+    pub scheme: Scheme,
+    /// Lower-case host as it appears in the URLs: the endpoint host for path-style
+    /// addressing, `bucket.endpoint-host` for virtual-hosted; IPv6 in brackets.
+    pub host: String,
+    /// Effective port.
+    pub port: u16,
+    /// The names of the routes whose URLs go here, for comments.
+    pub routes: Vec<String>,
+}
+
+/// Per-Squid settings: each Squid of the two-tier layout needs its own files, and the two
+/// must have different `visible_hostname`s (Squid detects forwarding loops by finding its
+/// own name in `Via`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SquidInstance {
+    /// `visible_hostname`.
+    pub visible_hostname: String,
+    /// `pid_filename`.
+    pub pid_filename: PathBuf,
+    /// `cache_log`.
+    pub cache_log: PathBuf,
+    /// `access_log daemon:PATH squid`.
+    pub access_log: PathBuf,
+    /// `cache_dir ufs PATH …`.
+    pub cache_dir: PathBuf,
+    /// Size of the `cache_dir`, MB.
+    pub cache_dir_mb: u32,
+    /// `cache_mem`, MB.
+    pub cache_mem_mb: u32,
+    /// `maximum_object_size`, MB (Squid's default, 4 MB, is small for S3 objects).
+    pub maximum_object_size_mb: u32,
+    /// `coredump_dir`.
+    pub coredump_dir: PathBuf,
+}
+
+/// Everything site-specific in the rendered squid.conf files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SquidConfParams {
+    /// The public hosts (default: from the routes).
+    pub public_hosts: Vec<PublicHost>,
+    /// The S3 origins (default: from the routes).
+    pub s3_peers: Vec<S3Peer>,
+    /// `http_port … accel vhost` sockets of the public-facing Squid (the edge, or the single
+    /// Squid): `PORT` or `IP:PORT`. Default: each distinct port of the http public hosts.
+    pub public_http_listen: Vec<String>,
+    /// `https_port … accel vhost` sockets, likewise, for the https public hosts.
+    pub public_https_listen: Vec<String>,
+    /// Certificate (PEM) for `https_port`; used only with https public hosts.
+    pub tls_cert: PathBuf,
+    /// Private key (PEM) for `https_port`.
+    pub tls_key: PathBuf,
+    /// Where the signing Squid listens for the edge's misses (default `127.0.0.1:3129`);
+    /// also the edge's `cache_peer`.
+    pub signer_listen: SocketAddr,
+    /// Options after `tls` on the `cache_peer` line of https S3 endpoints (default
+    /// [`GNUTLS_PEER_TLS_OPTIONS`], for Debian's `squid` package; use
+    /// [`OPENSSL_PEER_TLS_OPTIONS`] with `squid-openssl`; tests add `tls-cafile=…`).
+    pub s3_tls_options: String,
+    /// `src` values the signing Squid accepts requests from (default loopback).
+    pub signer_clients: Vec<String>,
+    /// The s3squid-icap service URI (default `icap://127.0.0.1:1344/s3sign`, from
+    /// `[icap] listen` and `service`).
+    pub icap_uri: String,
+    /// `store_id_program` command line (single layout).
+    pub storeid_command: String,
+    /// `cache_effective_user`, when Squid is started as root and the build's default user
+    /// (Debian: `proxy`) is not wanted; not written when `None`.
+    pub cache_effective_user: Option<String>,
+    /// The edge Squid of the two-tier layout.
+    pub edge: SquidInstance,
+    /// The signing Squid of the two-tier layout.
+    pub signer: SquidInstance,
+    /// The single Squid.
+    pub single: SquidInstance,
+}
+
+/// Default `store_id_program` command line.
+pub const DEFAULT_STOREID_COMMAND: &str =
+    "/usr/local/bin/s3squid-storeid --config /etc/s3squid/s3squid.toml";
+/// Default socket of the signing Squid.
+pub const DEFAULT_SIGNER_LISTEN: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 3129);
+/// Default TLS options of https S3 peers (after `tls`): exactly TLS 1.2, written for
+/// Debian's `squid` package, Squid 5.7 built with GnuTLS. Measured there:
+/// - `tls-min-version=1.2` alone is FATAL ("The request is invalid" in TLS options
+///   `:-VERS-TLS1.0:-VERS-TLS1.1`): Squid appends the exclusions to `tls-options`, which must
+///   therefore start with a GnuTLS priority (`NORMAL`);
+/// - with TLS 1.3, Squid fails to read the response once the server has sent session
+///   tickets after the handshake (as most servers do): 502 `ERR_READ_ERROR`, the request
+///   having reached the server. `-VERS-TLS1.3` avoids it; S3 supports TLS 1.2.
+pub const GNUTLS_PEER_TLS_OPTIONS: &str = "tls-options=NORMAL:-VERS-TLS1.3 tls-min-version=1.2";
+/// The minimum, TLS 1.2, for OpenSSL builds of Squid (`squid-openssl`), which reject
+/// `tls-options=NORMAL` (not tested here: Debian's `squid` is the GnuTLS build).
+pub const OPENSSL_PEER_TLS_OPTIONS: &str = "tls-min-version=1.2";
+
+impl SquidInstance {
+    /// Debian-style defaults for a Squid named `tag` (`s3edge`, `s3signer`).
+    fn debian(tag: &str, visible_hostname: &str, cache_dir_mb: u32, cache_mem_mb: u32) -> Self {
+        let spool = PathBuf::from(format!("/var/spool/squid-{tag}"));
+        SquidInstance {
+            visible_hostname: visible_hostname.to_owned(),
+            pid_filename: PathBuf::from(format!("/run/squid-{tag}.pid")),
+            cache_log: PathBuf::from(format!("/var/log/squid/{tag}-cache.log")),
+            access_log: PathBuf::from(format!("/var/log/squid/{tag}-access.log")),
+            cache_dir: spool.clone(),
+            cache_dir_mb,
+            cache_mem_mb,
+            maximum_object_size_mb: 1024,
+            coredump_dir: spool,
+        }
+    }
+
+    /// The packaged Squid's own paths: the single Squid replaces Debian's default one, so
+    /// its systemd unit and logrotate job keep working.
+    fn debian_default() -> Self {
+        SquidInstance {
+            visible_hostname: "s3squid".to_owned(),
+            pid_filename: PathBuf::from("/run/squid.pid"),
+            cache_log: PathBuf::from("/var/log/squid/cache.log"),
+            access_log: PathBuf::from("/var/log/squid/access.log"),
+            cache_dir: PathBuf::from("/var/spool/squid"),
+            cache_dir_mb: 10_240,
+            cache_mem_mb: 256,
+            maximum_object_size_mb: 1024,
+            coredump_dir: PathBuf::from("/var/spool/squid"),
+        }
+    }
+}
+
+/// Whether a URL host is an IP literal (`dst` ACLs) rather than a name (`dstdomain`).
+pub(crate) fn is_ip_literal(host: &str) -> bool {
+    host.parse::<Ipv4Addr>().is_ok()
+        || host
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .is_some_and(|h| h.parse::<Ipv6Addr>().is_ok())
+}
+
+/// The host without IPv6 brackets, as `cache_peer` and `dst` take it.
+pub(crate) fn bare_host(host: &str) -> &str {
+    host.strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host)
+}
+
+/// The parameters for `cfg` with the defaults: public hosts and S3 peers from the routes,
+/// the public Squid on the public hosts' ports on all interfaces, the signing Squid on
+/// `127.0.0.1:3129`, the ICAP service from `[icap]`, Debian-style paths.
+pub fn params_from_config(cfg: &Config) -> SquidConfParams {
+    let mut public_hosts: Vec<PublicHost> = Vec::new();
+    let mut s3_peers: Vec<S3Peer> = Vec::new();
+    for r in &cfg.routes {
+        let p = &r.public;
+        match public_hosts
+            .iter_mut()
+            .find(|h| h.scheme == p.scheme && h.host == p.host && h.port == p.port)
+        {
+            Some(h) => {
+                h.paths.push(p.path.clone());
+                h.routes.push(r.name.clone());
+            }
+            None => public_hosts.push(PublicHost {
+                scheme: p.scheme,
+                host: p.host.clone(),
+                port: p.port,
+                paths: vec![p.path.clone()],
+                routes: vec![r.name.clone()],
+            }),
+        }
+        let ep = &r.endpoint;
+        let host = match r.addressing {
+            Addressing::Path => ep.host.clone(),
+            Addressing::Virtual => format!("{}.{}", r.bucket, ep.host),
+        };
+        match s3_peers
+            .iter_mut()
+            .find(|s| s.scheme == ep.scheme && s.host == host && s.port == ep.port)
+        {
+            Some(s) => {
+                if !s.routes.contains(&r.name) {
+                    s.routes.push(r.name.clone());
+                }
+            }
+            None => {
+                let name = format!("s3_{}", s3_peers.len() + 1);
+                s3_peers.push(S3Peer {
+                    name,
+                    scheme: ep.scheme,
+                    host,
+                    port: ep.port,
+                    routes: vec![r.name.clone()],
+                });
+            }
+        }
+    }
+    let ports = |scheme: Scheme| {
+        let mut v: Vec<String> = Vec::new();
+        for h in public_hosts.iter().filter(|h| h.scheme == scheme) {
+            let port = h.port.to_string();
+            if !v.contains(&port) {
+                v.push(port);
+            }
+        }
+        v
+    };
+    let icap = &cfg.icap;
+    SquidConfParams {
+        public_http_listen: ports(Scheme::Http),
+        public_https_listen: ports(Scheme::Https),
+        public_hosts,
+        s3_peers,
+        tls_cert: PathBuf::from("/etc/squid/s3squid-public.crt"),
+        tls_key: PathBuf::from("/etc/squid/s3squid-public.key"),
+        signer_listen: DEFAULT_SIGNER_LISTEN,
+        s3_tls_options: GNUTLS_PEER_TLS_OPTIONS.to_owned(),
+        signer_clients: vec!["127.0.0.1".to_owned(), "::1".to_owned()],
+        icap_uri: format!("icap://{}/{}", icap.listen, icap.service),
+        storeid_command: DEFAULT_STOREID_COMMAND.to_owned(),
+        cache_effective_user: None,
+        edge: SquidInstance::debian("s3edge", "s3squid-edge", 10_240, 256),
+        signer: SquidInstance::debian("s3signer", "s3squid-signer", 100, 32),
+        single: SquidInstance::debian_default(),
+    }
+}
+
+impl SquidConfParams {
+    /// Whether any public host is https (then `https_port`s and the edge's second parent
+    /// are rendered).
+    pub fn has_https_public(&self) -> bool {
+        self.public_hosts.iter().any(|h| h.scheme == Scheme::Https)
+    }
+}

@@ -1,0 +1,226 @@
+//! The generated parts of the squid.conf files: the lists that depend on the routes.
+//!
+//! ACL names (Squid allows at most 64 bytes): `s3squid_http` / `s3squid_https` (`proto`),
+//! `s3squid_publicN` and `s3squid_publicN_port` for the N-th public host, `PEER_host` and
+//! `PEER_port` for the S3 peer named `PEER`. The proto and public ACLs are defined by
+//! [`public_acls`], which every template places before any rule that uses them.
+
+use std::fmt::Write as _;
+
+use s3map::storeid::STORE_ID_PREFIX;
+use s3map::url::Scheme;
+
+use super::{bare_host, is_ip_literal, SquidConfParams};
+
+/// The `proto` ACL for a scheme.
+fn proto_acl(scheme: Scheme) -> &'static str {
+    match scheme {
+        Scheme::Http => "s3squid_http",
+        Scheme::Https => "s3squid_https",
+    }
+}
+
+/// `dst ADDR` for IP literals (no DNS needed), `dstdomain NAME` for names (exact match, no
+/// leading dot, so subdomains do not match).
+fn host_acl_value(host: &str) -> String {
+    if is_ip_literal(host) {
+        format!("dst {}", bare_host(host))
+    } else {
+        format!("dstdomain {host}")
+    }
+}
+
+fn url_origin(scheme: Scheme, host: &str, port: u16) -> String {
+    format!(
+        "{}://{}",
+        scheme.as_str(),
+        s3map::endpoint::authority(host, port, scheme)
+    )
+}
+
+/// `http_port`/`https_port` lines of the public-facing Squid.
+pub(super) fn public_listen(p: &SquidConfParams) -> String {
+    let mut out = String::new();
+    for addr in &p.public_http_listen {
+        let _ = writeln!(out, "http_port {addr} accel vhost");
+    }
+    if p.has_https_public() {
+        for addr in &p.public_https_listen {
+            let _ = writeln!(
+                out,
+                "https_port {addr} accel vhost tls-cert={} tls-key={}",
+                p.tls_cert.display(),
+                p.tls_key.display()
+            );
+        }
+    }
+    out
+}
+
+/// The proto ACLs and one host ACL and one port ACL per public host.
+pub(super) fn public_acls(p: &SquidConfParams) -> String {
+    let mut out = String::from(
+        "acl s3squid_http proto HTTP\n\
+         acl s3squid_https proto HTTPS\n",
+    );
+    for (i, h) in p.public_hosts.iter().enumerate() {
+        let n = i + 1;
+        let _ = writeln!(
+            out,
+            "# {} (routes: {})",
+            url_origin(h.scheme, &h.host, h.port),
+            h.routes.join(", ")
+        );
+        let _ = writeln!(out, "acl s3squid_public{n} {}", host_acl_value(&h.host));
+        let _ = writeln!(out, "acl s3squid_public{n}_port port {}", h.port);
+    }
+    out
+}
+
+/// `PREFIX s3squid_publicN s3squid_publicN_port PROTO` for each public host (of `only`
+/// scheme, if given).
+pub(super) fn public_allow(p: &SquidConfParams, prefix: &str, only: Option<Scheme>) -> String {
+    let mut out = String::new();
+    for (i, h) in p.public_hosts.iter().enumerate() {
+        if only.is_some_and(|s| s != h.scheme) {
+            continue;
+        }
+        let n = i + 1;
+        let _ = writeln!(
+            out,
+            "{prefix} s3squid_public{n} s3squid_public{n}_port {}",
+            proto_acl(h.scheme)
+        );
+    }
+    out
+}
+
+/// The edge's parents: the signing Squid, as an origin server for http public URLs and,
+/// when there are https public hosts, as a plain parent proxy for https ones.
+pub(super) fn edge_signer_peers(p: &SquidConfParams) -> String {
+    let mut out = String::new();
+    signer_peer(&mut out, p, "s3signer", " originserver", Scheme::Http);
+    if p.has_https_public() {
+        out.push_str(
+            "# https public URLs go to the same port as to a parent proxy: in absolute form\n\
+             # (GET https://host/path), which keeps their scheme. As an origin server the signer\n\
+             # would get GET /path and rebuild an http:// URL from the Host header.\n",
+        );
+        signer_peer(&mut out, p, "s3signer_https", "", Scheme::Https);
+    }
+    out
+}
+
+fn signer_peer(out: &mut String, p: &SquidConfParams, name: &str, kind: &str, scheme: Scheme) {
+    let addr = p.signer_listen;
+    let _ = writeln!(
+        out,
+        "cache_peer {} parent {} 0 no-query no-digest{kind} name={name}",
+        addr.ip(),
+        addr.port()
+    );
+    out.push_str(&public_allow(
+        p,
+        &format!("cache_peer_access {name} allow"),
+        Some(scheme),
+    ));
+    let _ = writeln!(out, "cache_peer_access {name} deny all");
+}
+
+/// One `cache_peer … originserver` per S3 origin, each admitting only URLs for its own
+/// scheme, host and port.
+pub(super) fn s3_peers(p: &SquidConfParams) -> String {
+    let mut out = String::new();
+    for s in &p.s3_peers {
+        let name = &s.name;
+        let tls = match s.scheme {
+            Scheme::Https => format!(" tls {}", p.s3_tls_options),
+            Scheme::Http => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "# {}: {} (routes: {})",
+            name,
+            url_origin(s.scheme, &s.host, s.port),
+            s.routes.join(", ")
+        );
+        let _ = writeln!(
+            out,
+            "cache_peer {} parent {} 0 no-query no-digest originserver{tls} name={name}",
+            bare_host(&s.host),
+            s.port
+        );
+        let _ = writeln!(out, "acl {name}_host {}", host_acl_value(&s.host));
+        let _ = writeln!(out, "acl {name}_port port {}", s.port);
+        let _ = writeln!(
+            out,
+            "cache_peer_access {name} allow {name}_host {name}_port {}",
+            proto_acl(s.scheme)
+        );
+        let _ = writeln!(out, "cache_peer_access {name} deny all");
+    }
+    out
+}
+
+/// `adapted_http_access allow` for each S3 peer's URLs.
+pub(super) fn s3_adapted_allow(p: &SquidConfParams) -> String {
+    let mut out = String::new();
+    for s in &p.s3_peers {
+        let name = &s.name;
+        let _ = writeln!(
+            out,
+            "adapted_http_access allow {name}_host {name}_port {}",
+            proto_acl(s.scheme)
+        );
+    }
+    out
+}
+
+/// Escapes a string for a POSIX extended regular expression.
+pub(super) fn regex_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if "\\.^$|?*+()[]{}".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The freshness rule of the edge: one `refresh_pattern` per public prefix.
+pub(super) fn public_refresh(p: &SquidConfParams) -> String {
+    let mut out = String::new();
+    for h in &p.public_hosts {
+        for path in &h.paths {
+            let url = format!("{}{path}", url_origin(h.scheme, &h.host, h.port));
+            let _ = writeln!(
+                out,
+                "refresh_pattern -i ^{} 0 20% 10080",
+                regex_escape(&url)
+            );
+        }
+    }
+    out
+}
+
+/// The freshness rule for store IDs: their scheme and host, whatever the format version.
+pub(super) fn store_id_refresh() -> String {
+    let scheme_end = STORE_ID_PREFIX.find("://").map_or(0, |i| i + 3);
+    let host_end = STORE_ID_PREFIX
+        .get(scheme_end..)
+        .and_then(|rest| rest.find('/'))
+        .map_or(STORE_ID_PREFIX.len(), |i| scheme_end + i + 1);
+    let origin = STORE_ID_PREFIX.get(..host_end).unwrap_or(STORE_ID_PREFIX);
+    format!("refresh_pattern ^{} 0 20% 10080\n", regex_escape(origin))
+}
+
+/// `cache_effective_user`, or a comment saying why there is none.
+pub(super) fn cache_effective_user(p: &SquidConfParams) -> String {
+    match &p.cache_effective_user {
+        Some(user) => format!("cache_effective_user {user}\n"),
+        None => "# cache_effective_user is not set: started as root, Squid runs as its build's\n\
+                 # default user (`proxy` on Debian).\n"
+            .to_owned(),
+    }
+}
