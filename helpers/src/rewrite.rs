@@ -36,11 +36,7 @@ pub fn decide_rewrite(table: &RouteTable, req: &Request<'_>) -> Reply {
         }
         Decision::Redirect(_, status, location) => Reply::Redirect(status, location),
         Decision::Object(obj) if obj.route.auth == Auth::None => {
-            let mut url = obj.route.object_url(&obj.key);
-            if !obj.params.is_empty() {
-                url.push('?');
-                url.push_str(&obj.params.join("&"));
-            }
+            let url = obj.s3_url();
             if url.len() > s3map::limits::MAX_URL_BYTES {
                 Reply::RewriteUrl(format!("http://{REFUSED_HOST}/400"))
             } else {

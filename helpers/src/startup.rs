@@ -1,10 +1,12 @@
 //! What every helper does before its loop: arguments, logging, configuration. A helper
 //! never exits because of its configuration (Squid exits if helpers die too fast after a
-//! start, DESIGN.md): a broken or missing config makes it answer `BH` to every line and say
-//! why on stderr, once.
+//! start, DESIGN.md): a broken or missing config makes it serve the last good one
+//! (`<state-dir>/last-good.toml`, kept by s3squid-icap), or, with none, answer `BH` to
+//! every line; either way it says why on stderr, once.
 
 use s3map::cli::{config_report, parse_args, Parsed, EXIT_CONFIG};
 use s3map::config::Config;
+use s3map::lastgood::load_or_last_good;
 
 /// What `main` should do.
 pub enum Start {
@@ -44,8 +46,8 @@ pub fn start(name: &str, help: &str) -> Start {
     b.format_timestamp(None)
         .target(env_logger::Target::Stderr)
         .init();
-    let config = Config::load(&args.config).map_err(|e| config_report(&args.config, &e));
     if args.check {
+        let config = Config::load(&args.config).map_err(|e| config_report(&args.config, &e));
         return Start::Exit(match &config {
             Ok(c) => {
                 println!("{}: ok, {} route(s)", args.config.display(), c.routes.len());
@@ -57,10 +59,27 @@ pub fn start(name: &str, help: &str) -> Start {
             }
         });
     }
-    if let Err(report) = &config {
-        log::error!("{name}: configuration unusable, answering BH to every request until restarted with a good one:\n{report}");
+    match load_or_last_good(&args.config, &args.state_dir) {
+        Ok((config, _, None)) => Start::Serve(Ok(config)),
+        Ok((config, from, Some(err))) => {
+            log::error!(
+                "{name}: configuration unusable, serving the last good one ({}) until restarted with a good one:\n{}",
+                from.display(),
+                config_report(&args.config, &err)
+            );
+            Start::Serve(Ok(config))
+        }
+        Err(err) => {
+            log::error!(
+                "{name}: configuration unusable and no last good one in {}: answering BH to every request until restarted with a good one:\n{}",
+                args.state_dir.display(),
+                config_report(&args.config, &err)
+            );
+            Start::Serve(Err(format!(
+                "{name}: configuration unusable, see cache.log"
+            )))
+        }
     }
-    Start::Serve(config.map_err(|_| format!("{name}: configuration unusable, see cache.log")))
 }
 
 fn args_only_check() -> bool {

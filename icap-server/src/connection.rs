@@ -11,15 +11,16 @@
 
 use std::time::{Instant, SystemTime};
 
+use std::sync::atomic::Ordering::Relaxed;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::time::{timeout, timeout_at};
 
 use crate::chunked::Decoder;
 
 use crate::limits::{MAX_HTTP_HEAD, MESSAGE_TIMEOUT, WRITE_TIMEOUT};
-use crate::policy::{Outcome, Unchanged};
+use crate::policy::Outcome;
 use crate::respond;
-use crate::service::Service;
+use crate::service::{Service, State};
 use crate::wire::{parse_head, Method, RequestHead, Status, WireError};
 
 /// How a connection ended.
@@ -91,7 +92,10 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(stream: S, svc: &Service) 
             Ok(false) => return End::Clean,
             Err(end) => {
                 if let End::Malformed(e) = &end {
-                    let _ = c.write(&respond::icap_error(&svc.info, e.status())).await;
+                    svc.metrics.icap_errors.fetch_add(1, Relaxed);
+                    let _ = c
+                        .write(&respond::icap_error(&svc.state().info, e.status()))
+                        .await;
                 }
                 let _ = c.stream.shutdown().await;
                 return end;
@@ -117,7 +121,7 @@ async fn one_message<S: AsyncRead + AsyncWrite + Unpin>(
                 if started && deadline.is_none() {
                     deadline = Some(tokio::time::Instant::now() + MESSAGE_TIMEOUT);
                 }
-                match c.read_more(deadline, svc.idle_timeout).await {
+                match c.read_more(deadline, svc.state().idle_timeout).await {
                     Read::Data => {
                         if deadline.is_none() {
                             deadline = Some(tokio::time::Instant::now() + MESSAGE_TIMEOUT);
@@ -133,34 +137,39 @@ async fn one_message<S: AsyncRead + AsyncWrite + Unpin>(
         }
     };
     let deadline = deadline.unwrap_or_else(|| tokio::time::Instant::now() + MESSAGE_TIMEOUT);
-    if !svc.is_our_uri(&head.uri) {
+    // The configuration generation in force when the message arrived; a reload applies to
+    // the next message, with no dropped connection.
+    let st = svc.state();
+    if !st.is_our_uri(&head.uri) {
         // Answered without reading a body, so the framing is unknown: close.
-        let _ = c.write(&respond::icap_error(&svc.info, 404)).await;
+        svc.metrics.icap_errors.fetch_add(1, Relaxed);
+        let _ = c.write(&respond::icap_error(&st.info, 404)).await;
         return Ok(false);
     }
     match head.method {
         Method::Other => {
-            let _ = c.write(&respond::icap_error(&svc.info, 405)).await;
+            svc.metrics.icap_errors.fetch_add(1, Relaxed);
+            let _ = c.write(&respond::icap_error(&st.info, 405)).await;
             Ok(false)
         }
         Method::Options => {
-            if !c.write(&respond::options(&svc.info)).await {
+            svc.metrics.options.fetch_add(1, Relaxed);
+            if !c.write(&respond::options(&st.info)).await {
                 return Err(End::Io);
             }
             Ok(!head.close)
         }
-        Method::Reqmod => reqmod(c, svc, head, deadline).await,
+        Method::Reqmod => reqmod(c, svc, &st, head, deadline).await,
     }
 }
 
 async fn fill<S: AsyncRead + AsyncWrite + Unpin>(
     c: &mut Conn<S>,
-    svc: &Service,
     want: usize,
     deadline: tokio::time::Instant,
 ) -> Result<(), End> {
     while c.buf.len() < want {
-        match c.read_more(Some(deadline), svc.idle_timeout).await {
+        match c.read_more(Some(deadline), MESSAGE_TIMEOUT).await {
             Read::Data => {}
             Read::Eof => return Err(End::Truncated),
             Read::TimedOut => return Err(End::Slow),
@@ -173,6 +182,7 @@ async fn fill<S: AsyncRead + AsyncWrite + Unpin>(
 async fn reqmod<S: AsyncRead + AsyncWrite + Unpin>(
     c: &mut Conn<S>,
     svc: &Service,
+    st: &State,
     head: RequestHead,
     deadline: tokio::time::Instant,
 ) -> Result<bool, End> {
@@ -180,7 +190,7 @@ async fn reqmod<S: AsyncRead + AsyncWrite + Unpin>(
         .encapsulated
         .ok_or(End::Malformed(WireError::MissingEncapsulated))?;
     debug_assert!(enc.head_len <= MAX_HTTP_HEAD);
-    fill(c, svc, enc.head_len, deadline).await?;
+    fill(c, enc.head_len, deadline).await?;
     let http_bytes: Vec<u8> = c.buf.drain(..enc.head_len).collect();
     let started = Instant::now();
 
@@ -188,7 +198,11 @@ async fn reqmod<S: AsyncRead + AsyncWrite + Unpin>(
         None
     } else {
         let req = crate::http::parse(&http_bytes).map_err(End::Malformed)?;
-        Some(svc.policy.apply(req.method, req.target, SystemTime::now()))
+        let now = SystemTime::now();
+        Some(
+            st.policy
+                .apply(req.method, req.target, svc.credentials(now).as_ref(), now),
+        )
     };
     // An echo (no 204 offered, outside a preview) is the only answer that needs the body.
     let unchanged = matches!(outcome, None | Some(Outcome::Unchanged(_)));
@@ -204,7 +218,7 @@ async fn reqmod<S: AsyncRead + AsyncWrite + Unpin>(
             if dec.done() {
                 break;
             }
-            fill(c, svc, c.buf.len() + 1, deadline).await?;
+            fill(c, c.buf.len() + 1, deadline).await?;
         }
         if keep_body {
             match dec.into_body() {
@@ -214,7 +228,7 @@ async fn reqmod<S: AsyncRead + AsyncWrite + Unpin>(
         }
     }
 
-    let info = &svc.info;
+    let info = &st.info;
     let response = match &outcome {
         _ if too_large => respond::refusal(
             info,
@@ -241,9 +255,14 @@ async fn reqmod<S: AsyncRead + AsyncWrite + Unpin>(
             respond::adapted(info, &req, url, host)
         }
     };
-    svc.stats.record(outcome.as_ref(), started.elapsed());
-    if let Some(Outcome::Unchanged(Unchanged::NoCredentials)) = &outcome {
-        log::warn!("no AWS credentials: a signed route's request was left unsigned (204); hits are still served");
+    svc.metrics.record(outcome.as_ref(), started.elapsed());
+    if let Some(Outcome::Unchanged(why)) = &outcome {
+        if why.degraded() {
+            log::debug!(
+                "degraded ({}): a routed request was left unchanged (204)",
+                why.label()
+            );
+        }
     }
     if !c.write(&response).await {
         return Err(End::Io);

@@ -7,11 +7,15 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod admin;
 pub mod chunked;
 pub mod connection;
+pub mod creds;
 pub mod http;
 pub mod limits;
+pub mod metrics;
 pub mod policy;
+pub mod reload;
 pub mod respond;
 pub mod server;
 pub mod service;

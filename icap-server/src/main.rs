@@ -1,4 +1,4 @@
-//! `s3squid-icap [--config PATH] [--check] [--log-level LEVEL]`
+//! `s3squid-icap [--config PATH] [--check] [--log-level LEVEL] [--state-dir DIR]`
 #![forbid(unsafe_code)]
 
 use std::process::ExitCode;
@@ -6,20 +6,26 @@ use std::sync::Arc;
 
 use s3map::cli::{config_report, parse_args, CommonArgs, Parsed, EXIT_CONFIG};
 use s3map::config::Config;
-use s3map::Credentials;
+use s3squid_icap::reload::Reloader;
 
 const HELP: &str =
     "s3squid-icap: ICAP REQMOD service that maps public URLs to S3 objects and presigns them
 
-usage: s3squid-icap [--config PATH] [--check] [--log-level LEVEL]
+usage: s3squid-icap [--config PATH] [--check] [--log-level LEVEL] [--state-dir DIR]
 
   --config PATH      configuration file (default /etc/s3squid/s3squid.toml)
   --check            validate the configuration, print every problem, exit 0 or 64
   --log-level LEVEL  error|warn|info|debug|trace (default info, or S3SQUID_LOG)
+  --state-dir DIR    where the last good and previous configurations are kept
+                     (default /var/lib/s3squid; `s3squid revert` restores the previous)
 
-Credentials: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and optionally AWS_SESSION_TOKEN.
-Without them, requests under signed routes are left unchanged (ICAP 204): cached objects
-are still served, misses fail with a 5xx, nothing is sent to S3 unsigned.";
+Reloads the configuration on SIGHUP and when the file changes; an invalid file is
+rejected (logged, counted) and the running configuration keeps serving.
+
+Credentials: the AWS chain (environment, shared credentials file and profile, web
+identity, ECS container endpoint, EC2 instance metadata), refreshed in the background.
+Without valid credentials, requests under signed routes are left unchanged (ICAP 204):
+cached objects are still served, misses fail with a 5xx, nothing is sent to S3 unsigned.";
 
 fn main() -> ExitCode {
     let args = match parse_args(std::env::args().skip(1)) {
@@ -38,7 +44,7 @@ fn main() -> ExitCode {
         }
     };
     init_logging(&args);
-    let config = match Config::load(&args.config) {
+    let (config, text) = match Config::load_text(&args.config) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("{}", config_report(&args.config, &e));
@@ -53,7 +59,7 @@ fn main() -> ExitCode {
         );
         return ExitCode::SUCCESS;
     }
-    match run(config) {
+    match run(args, config, &text) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             log::error!("{e:#}");
@@ -71,49 +77,14 @@ fn init_logging(args: &CommonArgs) {
     b.target(env_logger::Target::Stderr).init();
 }
 
-/// Static credentials from the environment (the full chain is a later stage). Never logged.
-fn env_credentials() -> Option<Credentials> {
-    let id = std::env::var("AWS_ACCESS_KEY_ID")
-        .ok()
-        .filter(|v| !v.is_empty());
-    let secret = std::env::var("AWS_SECRET_ACCESS_KEY")
-        .ok()
-        .filter(|v| !v.is_empty());
-    let token = std::env::var("AWS_SESSION_TOKEN")
-        .ok()
-        .filter(|v| !v.is_empty());
-    match (id, secret) {
-        (Some(id), Some(secret)) => Some(Credentials::new(id, secret, token, None, "environment")),
-        (None, None) => None,
-        _ => {
-            log::error!(
-                "only one of AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY is set: ignoring both"
-            );
-            None
-        }
-    }
-}
-
-fn run(config: Config) -> anyhow::Result<()> {
-    let creds = env_credentials();
-    let signed = config
-        .routes
-        .iter()
-        .filter(|r| r.auth == s3map::route::Auth::SigV4)
-        .count();
-    match (&creds, signed) {
-        (Some(_), _) => log::info!("credentials: environment"),
-        (None, 0) => log::info!("credentials: none needed (no sigv4 route)"),
-        (None, n) => log::warn!(
-            "credentials: none found; {n} sigv4 route(s) will be left unsigned (ICAP 204): hits are served, misses fail"
-        ),
-    }
-    let svc = Arc::new(s3squid_icap::Service::new(&config, creds));
+fn run(args: CommonArgs, config: Config, text: &str) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
     rt.block_on(async move {
+        let svc = Arc::new(s3squid_icap::Service::new(&config, None));
+        let creds = s3squid_icap::creds::Credentials::start(svc.clone()).await;
         let listener = tokio::net::TcpListener::bind(config.icap.listen)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.icap.listen))?;
@@ -123,15 +94,56 @@ fn run(config: Config) -> anyhow::Result<()> {
             config.icap.service,
             config.routes.len()
         );
-        s3squid_icap::run(listener, svc.clone(), shutdown_signal()).await;
-        let s = &svc.stats;
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|s| *s).await;
+        };
+        if let Some(addr) = config.icap.metrics_listen {
+            let admin = tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot listen on {addr} for /metrics: {e}"))?;
+            log::info!(
+                "metrics on http://{}/metrics and /healthz",
+                admin.local_addr()?
+            );
+            tokio::spawn(s3squid_icap::admin::run(
+                admin,
+                svc.clone(),
+                creds.clone(),
+                stopped(stop_rx.clone()),
+            ));
+        }
+        let reloader = Arc::new(Reloader::new(
+            args.config.clone(),
+            args.state_dir.clone(),
+            config,
+            text,
+        ));
+        tokio::spawn(s3squid_icap::reload::watch(
+            reloader,
+            svc.clone(),
+            stopped(stop_rx.clone()),
+        ));
+        let server = s3squid_icap::run(listener, svc.clone(), stopped(stop_rx.clone()));
+        tokio::pin!(server);
+        tokio::select! {
+            _ = &mut server => {}
+            _ = shutdown_signal() => {
+                let _ = stop_tx.send(true);
+                server.await;
+            }
+        }
+        let m = &svc.metrics;
         let get = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
         log::info!(
-            "stopped: adapted={} refused={} not_ours={} degraded={}",
-            get(&s.adapted),
-            get(&s.refused),
-            get(&s.not_ours),
-            get(&s.degraded)
+            "stopped: signed={} unsigned_route={} degraded={} refused_total={}",
+            get(&m.signed),
+            get(&m.unsigned),
+            m.degraded(),
+            s3map::decide::Refusal::ALL
+                .iter()
+                .map(|r| m.refused(*r))
+                .sum::<u64>()
         );
         Ok(())
     })

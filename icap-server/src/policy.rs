@@ -1,5 +1,5 @@
-//! What the service does with one HTTP request: a pure function of the request, the route
-//! table, the credentials and the time.
+//! What the service does with one HTTP request: a pure function of the request, the
+//! route table, the switches, the credentials and the time.
 
 use std::time::{Duration, SystemTime};
 
@@ -13,12 +13,34 @@ use s3map::Credentials;
 pub enum Unchanged {
     /// Not under any route, or not an http(s) URL (CONNECT included).
     NotOurs,
-    /// Under a `sigv4` route, but there are no credentials. The request keeps its public
-    /// URL: hits are served from the store ID, misses end in a 5xx (DESIGN "Degrading
-    /// safely"). Never forwarded unsigned.
+    /// The global `pass_through` switch is on.
+    PassThrough,
+    /// The route's `signing = "off"` switch.
+    SigningOff,
+    /// Under a `sigv4` route, but there are no valid credentials.
     NoCredentials,
     /// The signer failed (should not happen with a validated config).
     SignFailed,
+}
+
+impl Unchanged {
+    /// Whether this is a degraded answer for a request s3squid should have adapted: the
+    /// request keeps its public URL, hits are served from the store ID, misses end in a
+    /// 5xx (DESIGN "Degrading safely"); never forwarded unsigned.
+    pub fn degraded(self) -> bool {
+        !matches!(self, Unchanged::NotOurs)
+    }
+
+    /// Stable label for metrics and logs.
+    pub fn label(self) -> &'static str {
+        match self {
+            Unchanged::NotOurs => "not_ours",
+            Unchanged::PassThrough => "pass_through",
+            Unchanged::SigningOff => "signing_off",
+            Unchanged::NoCredentials => "no_credentials",
+            Unchanged::SignFailed => "sign_failed",
+        }
+    }
 }
 
 /// The decision for one request.
@@ -33,8 +55,8 @@ pub enum Outcome {
         url: String,
         /// Its authority.
         host: String,
-        /// The route's name.
-        route: String,
+        /// Whether it was presigned (a `sigv4` route) or sent unsigned (`auth = "none"`).
+        signed: bool,
     },
     /// Answer the client with an HTTP error (ICAP request satisfaction).
     Refused(Refusal),
@@ -42,20 +64,30 @@ pub enum Outcome {
     Redirect(u16, String),
 }
 
-/// The frozen state the policy needs.
+/// The frozen policy of one configuration generation.
 #[derive(Debug)]
 pub struct Policy {
     /// The routes.
     pub table: RouteTable,
-    /// Credentials, if any were found.
-    pub creds: Option<Credentials>,
-    /// `X-Amz-Expires`.
+    /// `X-Amz-Expires` (never beyond the credentials' own expiry).
     pub expires: Duration,
+    /// The global pass-through switch.
+    pub pass_through: bool,
 }
 
 impl Policy {
-    /// Decides what to do with `method url` at time `now`.
-    pub fn apply(&self, method: &str, url: &str, now: SystemTime) -> Outcome {
+    /// Decides what to do with `method url` at time `now` with `creds` (None: no valid
+    /// credentials).
+    pub fn apply(
+        &self,
+        method: &str,
+        url: &str,
+        creds: Option<&Credentials>,
+        now: SystemTime,
+    ) -> Outcome {
+        if self.pass_through {
+            return Outcome::Unchanged(Unchanged::PassThrough);
+        }
         let obj = match decide(&self.table, method, url) {
             Decision::NotOurs => return Outcome::Unchanged(Unchanged::NotOurs),
             Decision::Refuse(_, why) => return Outcome::Refused(why),
@@ -63,15 +95,14 @@ impl Policy {
             Decision::Object(obj) => obj,
         };
         let route = obj.route;
-        let mut s3 = route.object_url(&obj.key);
-        if !obj.params.is_empty() {
-            s3.push('?');
-            s3.push_str(&obj.params.join("&"));
+        if !route.signing {
+            return Outcome::Unchanged(Unchanged::SigningOff);
         }
+        let s3 = obj.s3_url();
         let url = match route.auth {
             Auth::None => s3,
             Auth::SigV4 => {
-                let Some(creds) = &self.creds else {
+                let Some(creds) = creds else {
                     return Outcome::Unchanged(Unchanged::NoCredentials);
                 };
                 let m = if method == "HEAD" {
@@ -79,7 +110,14 @@ impl Policy {
                 } else {
                     Method::Get
                 };
-                match presign(m, &s3, &route.region, creds, now, self.expires) {
+                match presign(
+                    m,
+                    &s3,
+                    &route.region,
+                    creds,
+                    now,
+                    presign_lifetime(self.expires, creds, now),
+                ) {
                     Ok(u) => u,
                     Err(_) => return Outcome::Unchanged(Unchanged::SignFailed),
                 }
@@ -91,7 +129,108 @@ impl Policy {
         Outcome::Adapted {
             url,
             host: route.s3_authority(),
-            route: route.name.clone(),
+            signed: route.auth == Auth::SigV4,
         }
+    }
+}
+
+/// The presign lifetime: the configured one, but never beyond the credentials' expiry
+/// (a presigned URL stops working when its credentials do). At least one second.
+pub fn presign_lifetime(configured: Duration, creds: &Credentials, now: SystemTime) -> Duration {
+    match creds.expiry().and_then(|e| e.duration_since(now).ok()) {
+        Some(left) => configured.min(left).max(Duration::from_secs(1)),
+        None => configured,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use s3map::config::Config;
+
+    fn policy(extra: &str, pass_through: bool) -> Policy {
+        let c = Config::parse(&format!(
+            "[[route]]\nname='p'\npublic='http://h/p/'\nbucket='photos'\nregion='us-east-1'\nendpoint='http://127.0.0.1:9000'\n{extra}"
+        ))
+        .unwrap();
+        Policy {
+            table: RouteTable::new(&c.routes),
+            expires: Duration::from_secs(300),
+            pass_through,
+        }
+    }
+
+    fn creds(expiry: Option<SystemTime>) -> Credentials {
+        Credentials::new("AKID", "secret", Some("token".into()), expiry, "test")
+    }
+
+    #[test]
+    fn switches() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_767_323_045);
+        let c = creds(None);
+        let on = policy("", false);
+        assert!(matches!(
+            on.apply("GET", "http://h/p/k", Some(&c), now),
+            Outcome::Adapted { signed: true, .. }
+        ));
+        assert_eq!(
+            on.apply("GET", "http://h/p/k", None, now),
+            Outcome::Unchanged(Unchanged::NoCredentials)
+        );
+        let off = policy("signing = 'off'", false);
+        assert_eq!(
+            off.apply("GET", "http://h/p/k", Some(&c), now),
+            Outcome::Unchanged(Unchanged::SigningOff)
+        );
+        // Policy refusals still apply with signing off: they never reach S3 anyway.
+        assert_eq!(
+            off.apply("PUT", "http://h/p/k", Some(&c), now),
+            Outcome::Refused(Refusal::Method)
+        );
+        let pass = policy("", true);
+        assert_eq!(
+            pass.apply("PUT", "http://h/p/k", Some(&c), now),
+            Outcome::Unchanged(Unchanged::PassThrough)
+        );
+        let none = policy("auth = 'none'", false);
+        assert_eq!(
+            none.apply("GET", "http://h/p/a b", None, now),
+            Outcome::Adapted {
+                url: "http://127.0.0.1:9000/photos/a%20b".into(),
+                host: "127.0.0.1:9000".into(),
+                signed: false
+            }
+        );
+    }
+
+    #[test]
+    fn presign_never_outlives_credentials() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_767_323_045);
+        let five = Duration::from_secs(300);
+        assert_eq!(presign_lifetime(five, &creds(None), now), five);
+        assert_eq!(
+            presign_lifetime(five, &creds(Some(now + Duration::from_secs(42))), now),
+            Duration::from_secs(42)
+        );
+        assert_eq!(
+            presign_lifetime(five, &creds(Some(now + Duration::from_secs(3600))), now),
+            five
+        );
+        // Expired credentials are never handed to the policy (the credential store drops
+        // them); the lifetime function itself leaves the configured value.
+        assert_eq!(
+            presign_lifetime(five, &creds(Some(now - Duration::from_secs(1))), now),
+            five
+        );
+        let p = policy("", false);
+        let Outcome::Adapted { url, .. } = p.apply(
+            "GET",
+            "http://h/p/k",
+            Some(&creds(Some(now + Duration::from_secs(42)))),
+            now,
+        ) else {
+            panic!()
+        };
+        assert!(url.contains("X-Amz-Expires=42&"), "{url}");
     }
 }

@@ -4,6 +4,8 @@
 use std::future::Future;
 use std::sync::Arc;
 
+use std::sync::atomic::Ordering::Relaxed;
+
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
@@ -14,7 +16,7 @@ use crate::service::Service;
 /// Serves `listener` until `shutdown` completes, then waits up to [`DRAIN_TIMEOUT`] for
 /// open connections to finish.
 pub async fn run(listener: TcpListener, svc: Arc<Service>, shutdown: impl Future<Output = ()>) {
-    let max = svc.info.max_connections;
+    let max = svc.max_connections;
     let permits = Arc::new(Semaphore::new(max));
     tokio::pin!(shutdown);
     loop {
@@ -32,6 +34,7 @@ pub async fn run(listener: TcpListener, svc: Arc<Service>, shutdown: impl Future
             }
         };
         let Ok(permit) = permits.clone().try_acquire_owned() else {
+            svc.metrics.connections_refused.fetch_add(1, Relaxed);
             log::warn!(
                 "refusing connection from {peer}: {max} connections open (icap.max_connections)"
             );
@@ -41,7 +44,9 @@ pub async fn run(listener: TcpListener, svc: Arc<Service>, shutdown: impl Future
         let _ = stream.set_nodelay(true);
         let svc = svc.clone();
         tokio::spawn(async move {
+            svc.metrics.connections_open.fetch_add(1, Relaxed);
             let end = serve(stream, &svc).await;
+            svc.metrics.connections_open.fetch_sub(1, Relaxed);
             match end {
                 End::Clean | End::Idle => log::debug!("connection from {peer} closed: {end:?}"),
                 _ => log::info!("connection from {peer} closed: {end:?}"),

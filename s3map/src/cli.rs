@@ -1,5 +1,6 @@
 //! The command-line surface every s3squid program shares: `--config PATH` (default
-//! [`DEFAULT_CONFIG_PATH`]), `--check`, `--log-level LEVEL`, `--help`, `--version`.
+//! [`DEFAULT_CONFIG_PATH`]), `--check`, `--log-level LEVEL`, `--state-dir DIR`, `--help`,
+//! `--version`.
 //! Pure: takes the arguments, returns what they ask for.
 
 use std::path::PathBuf;
@@ -19,6 +20,9 @@ pub struct CommonArgs {
     /// `error`, `warn`, `info`, `debug` or `trace`; `None` means the program's default
     /// (or `S3SQUID_LOG`).
     pub log_level: Option<String>,
+    /// Where the last good configuration is kept (`--state-dir`, default
+    /// [`crate::lastgood::DEFAULT_STATE_DIR`]).
+    pub state_dir: PathBuf,
 }
 
 /// What the command line asks for.
@@ -38,6 +42,7 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Parsed, Stri
         config: PathBuf::from(DEFAULT_CONFIG_PATH),
         check: false,
         log_level: None,
+        state_dir: PathBuf::from(crate::lastgood::DEFAULT_STATE_DIR),
     };
     let mut args = args.into_iter();
     while let Some(a) = args.next() {
@@ -62,6 +67,7 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Parsed, Stri
                 }
                 out.log_level = Some(l);
             }
+            "--state-dir" => out.state_dir = PathBuf::from(value("--state-dir")?),
             "--check" => out.check = true,
             "--help" | "-h" => return Ok(Parsed::Help),
             "--version" | "-V" => return Ok(Parsed::Version),
@@ -104,6 +110,7 @@ mod tests {
         assert_eq!(a.config, PathBuf::from("/x.toml"));
         assert!(a.check);
         assert_eq!(a.log_level.as_deref(), Some("debug"));
+        assert_eq!(a.state_dir, PathBuf::from("/s"));
         let Parsed::Run(d) = p(&[]).unwrap() else {
             panic!()
         };

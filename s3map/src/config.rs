@@ -34,6 +34,12 @@ pub struct IcapConfig {
     pub idle_timeout_secs: u64,
     /// `Options-TTL` advertised to Squid, seconds (`options_ttl`, default 300).
     pub options_ttl_secs: u64,
+    /// The global pass-through switch (`pass_through`, default false): when true every
+    /// request is left unchanged (ICAP 204), as if s3squid-icap were bypassed.
+    pub pass_through: bool,
+    /// Where `/metrics` and `/healthz` are served (`metrics_listen`, default
+    /// `127.0.0.1:9344`; `""` turns them off).
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl Default for IcapConfig {
@@ -45,6 +51,8 @@ impl Default for IcapConfig {
             presign_expires: DEFAULT_PRESIGN_EXPIRES_SECS,
             idle_timeout_secs: 120,
             options_ttl_secs: 300,
+            pass_through: false,
+            metrics_listen: Some(SocketAddr::from(([127, 0, 0, 1], 9344))),
         }
     }
 }
@@ -118,6 +126,8 @@ struct RawIcap {
     presign_expires: Option<Spanned<i64>>,
     idle_timeout: Option<Spanned<i64>>,
     options_ttl: Option<Spanned<i64>>,
+    pass_through: Option<bool>,
+    metrics_listen: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -134,6 +144,7 @@ struct RawRoute {
     allow_query: Option<Spanned<Vec<String>>>,
     index: Option<Spanned<String>>,
     redirect: Option<Vec<Spanned<RawRedirect>>>,
+    signing: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -176,6 +187,11 @@ impl Collector<'_> {
 impl Config {
     /// Reads and validates the file at `path`.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        Config::load_text(path).map(|(c, _)| c)
+    }
+
+    /// Reads and validates the file at `path`, returning its text too.
+    pub fn load_text(path: &Path) -> Result<(Config, String), ConfigError> {
         let shown = path.display().to_string();
         let meta = std::fs::metadata(path).map_err(|source| ConfigError::Read {
             path: shown.clone(),
@@ -188,7 +204,7 @@ impl Config {
             path: shown.clone(),
             source,
         })?;
-        Config::parse(&text)
+        Config::parse(&text).map(|c| (c, text))
     }
 
     /// Parses and validates configuration text.
@@ -303,6 +319,23 @@ fn validate_icap(raw: RawIcap, c: &mut Collector) -> IcapConfig {
     {
         icap.options_ttl_secs = n as u64;
     }
+    icap.pass_through = raw.pass_through.unwrap_or(false);
+    if let Some(m) = raw.metrics_listen {
+        if m.get_ref().is_empty() {
+            icap.metrics_listen = None;
+        } else {
+            match m.get_ref().parse::<SocketAddr>() {
+                Ok(a) => icap.metrics_listen = Some(a),
+                Err(_) => c.at(
+                    m.span().start,
+                    format!(
+                        "icap.metrics_listen {:?} is not IP:PORT (or \"\" for none)",
+                        m.get_ref()
+                    ),
+                ),
+            }
+        }
+    }
     icap
 }
 
@@ -394,6 +427,21 @@ fn validate_route(raw: RawRoute, start: usize, c: &mut Collector) -> Option<Rout
             None
         }
     };
+    let signing = match raw
+        .signing
+        .as_ref()
+        .map(|a| (a.span().start, a.get_ref().as_str()))
+    {
+        None | Some((_, "on")) => Some(true),
+        Some((_, "off")) => Some(false),
+        Some((at, other)) => {
+            c.at(
+                at,
+                format!("signing must be \"on\" or \"off\", not {other:?}"),
+            );
+            None
+        }
+    };
     let key_prefix = raw.key_prefix.map(Spanned::into_inner).unwrap_or_default();
     if key_prefix.len() > crate::limits::MAX_KEY_BYTES
         || key_prefix.bytes().any(|b| b < 0x20 || b == 0x7f)
@@ -443,6 +491,7 @@ fn validate_route(raw: RawRoute, start: usize, c: &mut Collector) -> Option<Rout
         allow_query,
         index,
         redirects,
+        signing: signing?,
     })
 }
 

@@ -59,6 +59,19 @@ pub enum Refusal {
 }
 
 impl Refusal {
+    /// Every refusal, in a fixed order (metrics index by it).
+    pub const ALL: [Refusal; 9] = [
+        Refusal::Method,
+        Refusal::Query,
+        Refusal::BucketRoot,
+        Refusal::BadEscape,
+        Refusal::ControlChar,
+        Refusal::NotUtf8,
+        Refusal::DotSegment,
+        Refusal::KeyTooLong,
+        Refusal::UrlTooLong,
+    ];
+
     /// The HTTP status the client gets.
     pub fn status(self) -> u16 {
         match self {
@@ -113,6 +126,19 @@ pub struct Object<'r, 'u> {
     pub key: String,
     /// Allow-listed query parameters, raw `name=value` pairs.
     pub params: Vec<&'u str>,
+}
+
+impl Object<'_, '_> {
+    /// The unsigned S3 URL of the object in its route's addressing style, with the
+    /// allow-listed query parameters.
+    pub fn s3_url(&self) -> String {
+        let mut url = self.route.object_url(&self.key);
+        if !self.params.is_empty() {
+            url.push('?');
+            url.push_str(&self.params.join("&"));
+        }
+        url
+    }
 }
 
 /// What to do with a request.

@@ -13,6 +13,7 @@ pub mod cli;
 pub mod config;
 pub mod decide;
 pub mod endpoint;
+pub mod lastgood;
 pub mod limits;
 pub mod pct;
 pub mod presign;

@@ -99,6 +99,10 @@ pub struct Route {
     pub index: Option<String>,
     /// Redirects answered without asking S3, checked in file order.
     pub redirects: Vec<Redirect>,
+    /// The per-route switch (`signing = "on" | "off"`, default on). Off: s3squid-icap
+    /// leaves the route's requests unchanged (ICAP 204): cached copies are served through
+    /// the store ID, misses fail with a 5xx, nothing reaches S3 unsigned.
+    pub signing: bool,
 }
 
 /// A redirect of a route: `from` is a key relative to the route (decoded), exact, or a

@@ -51,9 +51,25 @@ impl Icap {
             .arg(config)
             .arg("--log-level")
             .arg("debug");
-        cmd.env_remove("AWS_ACCESS_KEY_ID")
-            .env_remove("AWS_SECRET_ACCESS_KEY")
-            .env_remove("AWS_SESSION_TOKEN");
+        // Hermetic credentials: only what the test gives; never the instance-metadata
+        // address (tests reach loopback only).
+        for var in [
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_SESSION_TOKEN",
+            "AWS_PROFILE",
+            "AWS_WEB_IDENTITY_TOKEN_FILE",
+            "AWS_ROLE_ARN",
+            "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        ] {
+            cmd.env_remove(var);
+        }
+        cmd.env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_CONFIG_FILE", "/dev/null")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null");
+        let state = config.parent().unwrap().join("state");
+        cmd.arg("--state-dir").arg(&state);
         if let Some((a, s)) = creds {
             cmd.env("AWS_ACCESS_KEY_ID", a)
                 .env("AWS_SECRET_ACCESS_KEY", s);
@@ -215,9 +231,11 @@ impl Squid {
 /// plus `extra_routes` where `ENDPOINT` stands for the s3s-fs endpoint.
 pub fn config_text(icap_port: u16, s3: &S3, extra_routes: &str) -> String {
     let extra_routes = extra_routes.replace("ENDPOINT", &s3.endpoint());
+    let metrics_port = free_port();
     format!(
         r#"[icap]
 listen = "127.0.0.1:{icap_port}"
+metrics_listen = "127.0.0.1:{metrics_port}"
 
 [[route]]
 name = "photos"
@@ -289,11 +307,18 @@ impl Stack {
             .storeid_config
             .clone()
             .unwrap_or_else(|| config.clone());
-        p.storeid_command = format!(
-            "{} --config {}",
-            bin("s3squid-storeid").display(),
-            storeid_conf.display()
-        );
+        let helper = |name: &str, conf: &std::path::Path| {
+            format!(
+                "{} --config {} --state-dir {}",
+                bin(name).display(),
+                conf.display(),
+                sb.path("state").display()
+            )
+        };
+        p.storeid_command = helper("s3squid-storeid", &storeid_conf);
+        if p.rewrite_command.is_some() || layout == Layout::Rewrite {
+            p.rewrite_command = Some(helper("s3squid-rewrite", &storeid_conf));
+        }
         p.cache_effective_user = is_root().then(|| "proxy".to_owned());
         for (inst, tag) in [
             (&mut p.edge, "edge"),
@@ -330,7 +355,7 @@ impl Stack {
                 let edge = Squid::start(sb, "edge", &text("edge.conf"), front_port, &p.edge);
                 (edge, Some(signer))
             }
-            Layout::Single => (
+            Layout::Single | Layout::Rewrite => (
                 Squid::start(sb, "single", &text("squid.conf"), front_port, &p.single),
                 None,
             ),

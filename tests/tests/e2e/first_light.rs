@@ -255,7 +255,8 @@ fn bad_escapes_never_suspend_the_service() {
 }
 
 /// A store-id helper whose config is broken, started at Squid's start (`startup=1`), then
-/// `squid -k rotate` (which restarts helpers): Squid stays up and keeps serving.
+/// `squid -k rotate` (which restarts helpers): Squid stays up and keeps serving, and the
+/// helpers keep the last good configuration (recorded by s3squid-icap), so hits go on.
 #[test]
 fn storeid_with_broken_config_keeps_squid_up() {
     let sb = Sandbox::new("storeid-broken");
@@ -272,7 +273,7 @@ fn storeid_with_broken_config_keeps_squid_up() {
     let mut st = Stack::start(&sb, Layout::Single, opts);
     st.s3.put("photos", "plain/hello.txt", b"hello");
     assert_eq!(st.get("/photos/plain/hello.txt").status, 200);
-    for _ in 0..2 {
+    for round in 0..2 {
         st.front.control("rotate");
         std::thread::sleep(std::time::Duration::from_secs(2));
         assert!(
@@ -281,14 +282,49 @@ fn storeid_with_broken_config_keeps_squid_up() {
             st.front.cache_log_text()
         );
         let r = st.get("/photos/plain/hello.txt");
-        assert_eq!((r.status, r.body.as_slice()), (200, &b"hello"[..]));
+        assert_eq!(
+            (r.status, r.body.as_slice()),
+            (200, &b"hello"[..]),
+            "round {round}"
+        );
     }
+    assert_eq!(
+        st.s3.count("GetObject", "plain/hello.txt"),
+        1,
+        "hits through the last good config's store IDs"
+    );
     let log = st.front.cache_log_text();
     assert!(
-        log.contains("configuration unusable"),
+        log.contains("serving the last good one"),
         "the helper said why on stderr:\n{log}"
     );
     assert!(!log.contains("crashing too rapidly"), "{log}");
+}
+
+/// With no last good configuration at all, a broken helper config makes the helper answer
+/// BH (never exit): Squid stays up and every request is still answered.
+#[test]
+fn storeid_broken_without_last_good_answers_bh() {
+    let sb = Sandbox::new("storeid-bh");
+    let broken = sb.path("broken.toml");
+    std::fs::write(&broken, "garbage = [").unwrap();
+    let opts = StackOptions {
+        storeid_config: Some(broken),
+        ..StackOptions::default()
+    };
+    let mut st = Stack::start(&sb, Layout::Single, opts);
+    // Remove what s3squid-icap recorded, then restart the helpers.
+    std::fs::remove_dir_all(sb.path("state")).unwrap();
+    st.front.control("rotate");
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    st.s3.put("photos", "plain/hello.txt", b"hello");
+    for _ in 0..2 {
+        let r = st.get("/photos/plain/hello.txt");
+        assert_eq!((r.status, r.body.as_slice()), (200, &b"hello"[..]));
+    }
+    assert!(st.front.proc.running());
+    let log = st.front.cache_log_text();
+    assert!(log.contains("answering BH"), "{log}");
 }
 
 /// An independent ICAP client: c-icap-client's OPTIONS and REQMOD both succeed.
