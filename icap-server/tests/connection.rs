@@ -80,10 +80,13 @@ async fn exchange(svc: &Service, input: &[u8], piece: usize) -> (String, End) {
     let input = input.to_vec();
     let writer = async move {
         for p in input.chunks(piece.max(1)) {
-            client.write_all(p).await.unwrap();
+            // The service may close early (a malformed message): stop sending then.
+            if client.write_all(p).await.is_err() {
+                break;
+            }
             tokio::task::yield_now().await;
         }
-        client.shutdown().await.unwrap();
+        let _ = client.shutdown().await;
         let mut out = Vec::new();
         client.read_to_end(&mut out).await.unwrap();
         out
@@ -175,14 +178,88 @@ async fn echo_when_204_not_offered() {
     );
 }
 
-/// Malformed ICAP: each gets an ICAP error status and a close, never a panic or a hang.
+/// Malformed ICAP (36 kinds): each gets an ICAP error status and a close, never a panic or
+/// a hang.
 #[tokio::test]
 async fn malformed_messages_get_an_icap_error_and_close() {
     let svc = service();
     let good_http = "GET http://images.example.com/photos/a HTTP/1.1\r\nHost: h\r\n\r\n";
     let n = good_http.len();
     let r = "REQMOD icap://h/s3sign ICAP/1.0\r\n";
+    let e = |enc: &str, rest: &str| format!("{r}Encapsulated: {enc}\r\n\r\n{rest}");
+    let body_head = format!("req-hdr=0, req-body={n}");
     let cases: Vec<(String, &str)> = vec![
+        // Encapsulated: non-monotonic, duplicated, unknown, response sections, too many.
+        (e("req-hdr=0, null-body=0", good_http), "400"),
+        (e("req-hdr=0, req-hdr=5, null-body=9", good_http), "400"),
+        (e("req-hdr=0, opt-body=5", good_http), "400"),
+        (e("res-hdr=0, res-body=5", good_http), "400"),
+        (
+            e(
+                "req-hdr=0, null-body=1, null-body=2, null-body=3, null-body=4",
+                good_http,
+            ),
+            "400",
+        ),
+        (e("req-hdr=0, null-body=", good_http), "400"),
+        (e("req-hdr=0 null-body=5", good_http), "400"),
+        (e("req-hdr=0, null-body=65537", good_http), "400"),
+        // The encapsulated HTTP head: not HTTP, NUL bytes, no end, too many headers.
+        (
+            e(&format!("req-hdr=0, null-body={n}"), &"\u{0}".repeat(n)),
+            "400",
+        ),
+        (e("req-hdr=0, null-body=12", "GET / HTTP/1"), "400"),
+        (
+            {
+                let many: String = (0..200).map(|i| format!("X-{i}: v\r\n")).collect();
+                let h = format!("GET http://h/ HTTP/1.1\r\n{many}\r\n");
+                e(&format!("req-hdr=0, null-body={}", h.len()), &h)
+            },
+            "400",
+        ),
+        // Chunked bodies: bad sizes, missing CRLF, oversized size field, extension garbage.
+        (
+            e(&body_head, &format!("{good_http}-5\r\nhello\r\n0\r\n\r\n")),
+            "400",
+        ),
+        (
+            e(&body_head, &format!("{good_http}5\r\nhelloX\r\n0\r\n\r\n")),
+            "400",
+        ),
+        (e(&body_head, &format!("{good_http}123456789\r\n")), "400"),
+        (
+            e(&body_head, &format!("{good_http}{}\r\n", "f".repeat(2000))),
+            "400",
+        ),
+        (
+            e(&body_head, &format!("{good_http}0x5\r\nhello\r\n")),
+            "400",
+        ),
+        // ICAP head: bad line ends, a bare LF, NUL in a header, too many headers, a header
+        // without a colon, a space in the method, lower-case version.
+        (
+            "REQMOD icap://h/s3sign ICAP/1.0\nEncapsulated: null-body=0\n\n".into(),
+            "400",
+        ),
+        (
+            format!("{r}X-Bad: a\u{0}b\r\nEncapsulated: null-body=0\r\n\r\n"),
+            "400",
+        ),
+        (
+            format!(
+                "{r}{}Encapsulated: null-body=0\r\n\r\n",
+                "X: y\r\n".repeat(40)
+            ),
+            "400",
+        ),
+        ("RE QMOD icap://h/s3sign ICAP/1.0\r\n\r\n".into(), "400"),
+        ("REQMOD icap://h/s3sign icap/1.0\r\n\r\n".into(), "400"),
+        (
+            "REQMOD icap://h/s3sign ICAP/1.0\r\nPreview: -1\r\nEncapsulated: null-body=0\r\n\r\n"
+                .into(),
+            "400",
+        ),
         (format!("{r}\r\n"), "400"),
         (format!("{r}Encapsulated: req-hdr=0\r\n\r\n"), "400"),
         (
@@ -222,6 +299,7 @@ async fn malformed_messages_get_an_icap_error_and_close() {
         (format!("{r}X: {}\r\n\r\n", "a".repeat(20_000)), "400"),
         ("\u{0}\u{1}\u{2}\r\n\r\n".into(), "400"),
     ];
+    assert!(cases.len() >= 30, "{} cases", cases.len());
     for (msg, status) in cases {
         let (out, end) = exchange(&svc, msg.as_bytes(), 1 << 20).await;
         assert!(
@@ -313,4 +391,30 @@ async fn unsigned_routes_index_documents_and_redirects() {
         out.ends_with("Location: https://new.example.com/x\r\n\r\n"),
         "HEAD: no body: {out}"
     );
+}
+
+/// A flood without a head terminator is cut off at the head limit: memory stays bounded.
+#[tokio::test]
+async fn endless_head_is_cut_off() {
+    let svc = service();
+    let flood = vec![b'A'; 4 << 20];
+    let (out, end) = exchange(&svc, &flood, 64 * 1024).await;
+    assert!(out.starts_with("ICAP/1.0 400 "), "{out}");
+    assert_eq!(
+        end,
+        End::Malformed(s3squid_icap::wire::WireError::HeadTooLong)
+    );
+}
+
+/// A client that closes mid-body: the connection ends, nothing is answered.
+#[tokio::test]
+async fn premature_close_in_body() {
+    let svc = service();
+    let msg = reqmod(
+        "PUT",
+        "http://images.example.com/photos/k",
+        Some(b"0123456789"),
+    );
+    let (out, end) = exchange(&svc, &msg[..msg.len() - 9], 1 << 20).await;
+    assert_eq!((out.as_str(), end), ("", End::Truncated));
 }
