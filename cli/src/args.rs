@@ -3,18 +3,23 @@
 //! ```text
 //! s3squid check      [--config PATH]
 //! s3squid explain    [--config PATH] [--method METHOD] URL
-//! s3squid squid-conf --layout two-tier|single [--config PATH] [--out-dir DIR]
+//! s3squid squid-conf --layout two-tier|single|rewrite [--config PATH] [--out-dir DIR]
+//!                    [--listen ADDR]... [--signer-listen IP:PORT] [--state-dir DIR]
+//!                    [--storeid-command CMD] [--rewrite-command CMD] [--user USER]
+//!                    [--concurrency N] [--access-log-stdio]
 //! s3squid help [COMMAND] | --help | -h | COMMAND --help
 //! s3squid --version
 //! ```
 //!
-//! Options take their value as the next argument or after `=` (`--config=PATH`).
+//! Options take their value as the next argument or after `=` (`--config=PATH`); only
+//! `--listen` may be given more than once; `--access-log-stdio` takes no value.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use s3map::config::DEFAULT_CONFIG_PATH;
 
-use crate::squid_conf::Layout;
+use crate::squid_conf::{Layout, Overrides, MAX_HELPER_CONCURRENCY};
 
 /// What to show help for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,6 +63,9 @@ pub enum Command {
         layout: Layout,
         /// Write the files here instead of to stdout.
         out_dir: Option<PathBuf>,
+        /// Changes to the default parameters. `state_dir` is as given: the binary makes it
+        /// absolute.
+        overrides: Overrides,
     },
 }
 
@@ -82,7 +90,8 @@ s3squid: the admin command of s3squid (Squid as a hot cache in front of S3)
 Usage:
   s3squid check      [--config PATH]
   s3squid explain    [--config PATH] [--method METHOD] URL
-  s3squid squid-conf --layout two-tier|single [--config PATH] [--out-dir DIR]
+  s3squid squid-conf --layout two-tier|single|rewrite [--config PATH] [--out-dir DIR]
+                     [OPTIONS]
   s3squid help [COMMAND]
 
 Commands:
@@ -115,10 +124,12 @@ Shows what s3squid does with a request for URL (an absolute http:// or https:// 
 Squid's accelerator builds it from the Host header: http://images.example.com/photos/a.jpg):
 
   not ours    no route's public prefix matches: s3squid-icap leaves the request alone
-              (ICAP 204) and s3squid-storeid answers ERR;
-  refused     the HTTP status and reason s3squid-icap answers with; S3 never sees it;
+              (ICAP 204), s3squid-rewrite and s3squid-storeid answer ERR;
+  refused     the HTTP status and reason s3squid-icap answers with (s3squid-rewrite's
+              refusals become 403); S3 never sees it;
   S3 object   the route, bucket, key, the unsigned S3 URL (s3squid-icap presigns it for
-              sigv4 routes) and the store ID the object is cached under.
+              sigv4 routes), which helper maps it, and the store ID the object is cached
+              under.
 
 Options:
   --config PATH    the configuration file (default /etc/s3squid/s3squid.toml)
@@ -126,21 +137,53 @@ Options:
 ";
 
 const SQUID_CONF_HELP: &str = "\
-Usage: s3squid squid-conf --layout two-tier|single [--config PATH] [--out-dir DIR]
+Usage: s3squid squid-conf --layout two-tier|single|rewrite [--config PATH] [--out-dir DIR]
+                          [--listen ADDR]... [--signer-listen IP:PORT] [--state-dir DIR]
+                          [--storeid-command CMD] [--rewrite-command CMD] [--user USER]
+                          [--concurrency N] [--access-log-stdio]
 
 Renders the squid.conf files for the routes of the configuration file:
 
   two-tier  edge.conf (the hot cache, nothing on its hit path) and signer.conf (the
             signing Squid in front of S3, with s3squid-icap) - recommended;
-  single    squid.conf (one Squid with s3squid-icap and s3squid-storeid).
+  single    squid.conf (one Squid with s3squid-icap and s3squid-storeid);
+  rewrite   squid.conf (one Squid with s3squid-rewrite and s3squid-storeid, no ICAP
+            service) - for auth = \"none\" routes only: nothing signs there, so requests
+            under sigv4 routes fail with a 502.
+
+When a route has auth = \"none\", signer.conf and single's squid.conf run s3squid-rewrite
+too, so that route keeps working while s3squid-icap is down.
 
 Without --out-dir the files go to stdout, each after a `# ==> NAME <==` line. With it
 they are written into DIR (created if missing), replacing files of the same names.
 
+The other options change what is written, so that a script can render a setup that runs
+as it is (paths must not contain whitespace):
+
 Options:
-  --layout two-tier|single  which files (required)
-  --config PATH             the configuration file (default /etc/s3squid/s3squid.toml)
-  --out-dir DIR             write the files into DIR
+  --layout two-tier|single|rewrite  which files (required)
+  --config PATH           the configuration file (default /etc/s3squid/s3squid.toml)
+  --out-dir DIR           write the files into DIR
+  --listen ADDR           an http_port of the public Squid (edge, single, rewrite): PORT
+                          or IP:PORT; repeat it for several. Replaces the default, each
+                          port of the routes' http public hosts on all interfaces
+  --signer-listen IP:PORT where the signing Squid listens, and the edge sends its misses
+                          (default 127.0.0.1:3129)
+  --state-dir DIR         each Squid's PID file, logs, cache_dir and coredump_dir under
+                          DIR/edge, DIR/signer or DIR/single (also for rewrite), created
+                          if missing, with a demo-sized cache: at most 256 MB on disk and
+                          64 MB in memory
+  --storeid-command CMD   store_id_program command line (default
+                          /usr/local/bin/s3squid-storeid --config /etc/s3squid/s3squid.toml)
+  --rewrite-command CMD   url_rewrite_program command line wherever s3squid-rewrite runs
+                          (default /usr/local/bin/s3squid-rewrite --config
+                          /etc/s3squid/s3squid.toml); it does not make a layout run it
+  --user USER             cache_effective_user: the user Squid runs as when started as
+                          root (default: not written; Debian's Squid then uses proxy)
+  --concurrency N         concurrency= of both helpers, 0 to 1024 (default 8). With 0,
+                          url_rewrite_timeout is left out: Squid needs concurrency for it
+  --access-log-stdio      write access_log stdio:PATH instead of daemon:PATH, so that each
+                          line is in the file as soon as the request ends (demos, tests)
 ";
 
 /// The help text of a topic.
@@ -160,15 +203,31 @@ fn usage(topic: Topic, message: impl Into<String>) -> UsageError {
     }
 }
 
-/// The arguments after the command name, split into options with values and positionals.
+/// How an option takes its value.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// Once at most, with a value.
+    Value,
+    /// Any number of times, each with a value.
+    Repeated,
+    /// Once at most, without a value (`--flag`; `--flag=x` is an error).
+    Flag,
+}
+
+/// The arguments after the command name, split into options and positionals. A flag's
+/// value is the empty string.
 struct Parsed {
     options: Vec<(&'static str, String)>,
     positionals: Vec<String>,
     help: bool,
 }
 
-/// Splits `args` given the options the command accepts (all take a value).
-fn split(args: &[String], accepted: &[&'static str], topic: Topic) -> Result<Parsed, UsageError> {
+/// Splits `args` given the options the command accepts.
+fn split(
+    args: &[String],
+    accepted: &[(&'static str, Kind)],
+    topic: Topic,
+) -> Result<Parsed, UsageError> {
     let mut out = Parsed {
         options: Vec::new(),
         positionals: Vec::new(),
@@ -188,11 +247,18 @@ fn split(args: &[String], accepted: &[&'static str], topic: Topic) -> Result<Par
             Some((n, v)) => (n, Some(v.to_owned())),
             None => (arg.as_str(), None),
         };
-        let Some(&known) = accepted.iter().find(|a| **a == name) else {
+        let Some(&(known, kind)) = accepted.iter().find(|(a, _)| *a == name) else {
             return Err(usage(topic, format!("unknown option {name}")));
         };
-        if out.options.iter().any(|(n, _)| *n == known) {
+        if kind != Kind::Repeated && out.options.iter().any(|(n, _)| *n == known) {
             return Err(usage(topic, format!("{known} is given twice")));
+        }
+        if kind == Kind::Flag {
+            if inline.is_some() {
+                return Err(usage(topic, format!("{known} takes no value")));
+            }
+            out.options.push((known, String::new()));
+            continue;
         }
         let value = match inline {
             Some(v) => v,
@@ -213,6 +279,27 @@ impl Parsed {
     fn take(&mut self, name: &str) -> Option<String> {
         let i = self.options.iter().position(|(n, _)| *n == name)?;
         Some(self.options.remove(i).1)
+    }
+
+    /// Every value of a repeated option, in order.
+    fn take_all(&mut self, name: &str) -> Vec<String> {
+        let mut values = Vec::new();
+        while let Some(v) = self.take(name) {
+            values.push(v);
+        }
+        values
+    }
+
+    /// A value checked by `check`, which says what is wrong.
+    fn take_checked<T>(
+        &mut self,
+        name: &str,
+        topic: Topic,
+        check: impl Fn(&str) -> Result<T, String>,
+    ) -> Result<Option<T>, UsageError> {
+        self.take(name)
+            .map(|v| check(&v).map_err(|why| usage(topic, format!("{name} {v:?}: {why}"))))
+            .transpose()
     }
 
     fn config(&mut self) -> PathBuf {
@@ -263,7 +350,7 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
     };
     match topic {
         Topic::Check => {
-            let mut p = split(rest, &["--config"], topic)?;
+            let mut p = split(rest, &[("--config", Kind::Value)], topic)?;
             if p.help {
                 return Ok(Command::Help(topic));
             }
@@ -271,7 +358,11 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
             Ok(Command::Check { config: p.config() })
         }
         Topic::Explain => {
-            let mut p = split(rest, &["--config", "--method"], topic)?;
+            let mut p = split(
+                rest,
+                &[("--config", Kind::Value), ("--method", Kind::Value)],
+                topic,
+            )?;
             if p.help {
                 return Ok(Command::Help(topic));
             }
@@ -289,28 +380,119 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
                 url,
             })
         }
-        Topic::SquidConf => {
-            let mut p = split(rest, &["--config", "--layout", "--out-dir"], topic)?;
-            if p.help {
-                return Ok(Command::Help(topic));
-            }
-            p.no_positionals(topic)?;
-            let layout = match p.take("--layout") {
-                None => return Err(usage(topic, "--layout two-tier|single is required")),
-                Some(l) => Layout::parse(&l).ok_or_else(|| {
-                    usage(
-                        topic,
-                        format!("unknown layout {l:?}: use two-tier or single"),
-                    )
-                })?,
-            };
-            Ok(Command::SquidConf {
-                config: p.config(),
-                layout,
-                out_dir: p.take("--out-dir").map(PathBuf::from),
-            })
-        }
+        Topic::SquidConf => squid_conf(rest),
         Topic::Main => Err(usage(Topic::Main, "no command given")),
+    }
+}
+
+/// The options of `squid-conf`.
+const SQUID_CONF_OPTIONS: [(&str, Kind); 11] = [
+    ("--config", Kind::Value),
+    ("--layout", Kind::Value),
+    ("--out-dir", Kind::Value),
+    ("--listen", Kind::Repeated),
+    ("--signer-listen", Kind::Value),
+    ("--state-dir", Kind::Value),
+    ("--storeid-command", Kind::Value),
+    ("--rewrite-command", Kind::Value),
+    ("--user", Kind::Value),
+    ("--concurrency", Kind::Value),
+    ("--access-log-stdio", Kind::Flag),
+];
+
+fn squid_conf(rest: &[String]) -> Result<Command, UsageError> {
+    let topic = Topic::SquidConf;
+    let mut p = split(rest, &SQUID_CONF_OPTIONS, topic)?;
+    if p.help {
+        return Ok(Command::Help(topic));
+    }
+    p.no_positionals(topic)?;
+    let layout = match p.take("--layout") {
+        None => return Err(usage(topic, "--layout two-tier|single|rewrite is required")),
+        Some(l) => Layout::parse(&l).ok_or_else(|| {
+            usage(
+                topic,
+                format!("unknown layout {l:?}: use two-tier, single or rewrite"),
+            )
+        })?,
+    };
+    let mut listen = Vec::new();
+    for addr in p.take_all("--listen") {
+        listen.push(
+            listen_addr(&addr).map_err(|why| usage(topic, format!("--listen {addr:?}: {why}")))?,
+        );
+    }
+    let overrides = Overrides {
+        listen,
+        signer_listen: p.take_checked("--signer-listen", topic, signer_addr)?,
+        state_dir: p.take_checked("--state-dir", topic, squid_path)?,
+        storeid_command: p.take_checked("--storeid-command", topic, command_line)?,
+        rewrite_command: p.take_checked("--rewrite-command", topic, command_line)?,
+        user: p.take_checked("--user", topic, one_word)?,
+        concurrency: p.take_checked("--concurrency", topic, concurrency)?,
+        access_log_stdio: p.take("--access-log-stdio").is_some(),
+    };
+    Ok(Command::SquidConf {
+        config: p.config(),
+        layout,
+        out_dir: p.take("--out-dir").map(PathBuf::from),
+        overrides,
+    })
+}
+
+/// A value squid.conf takes as one word.
+fn one_word(s: &str) -> Result<String, String> {
+    if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        Err("must not contain whitespace".to_owned())
+    } else {
+        Ok(s.to_owned())
+    }
+}
+
+/// A path written into squid.conf: one word.
+fn squid_path(s: &str) -> Result<PathBuf, String> {
+    one_word(s).map(PathBuf::from)
+}
+
+/// An `http_port` address: `PORT` or `IP:PORT` (`[IPv6]:PORT`), port not 0.
+fn listen_addr(s: &str) -> Result<String, String> {
+    let port = match s.parse::<u16>() {
+        Ok(port) => port,
+        Err(_) => s
+            .parse::<SocketAddr>()
+            .map_err(|_| "not PORT or IP:PORT".to_owned())?
+            .port(),
+    };
+    if port == 0 {
+        return Err("port 0".to_owned());
+    }
+    Ok(s.to_owned())
+}
+
+/// The signing Squid's `IP:PORT`, port not 0.
+fn signer_addr(s: &str) -> Result<SocketAddr, String> {
+    match s.parse::<SocketAddr>() {
+        Ok(a) if a.port() == 0 => Err("port 0".to_owned()),
+        Ok(a) => Ok(a),
+        Err(_) => Err("not IP:PORT".to_owned()),
+    }
+}
+
+/// A helper command line: words separated by spaces, on one line.
+fn command_line(s: &str) -> Result<String, String> {
+    if s.chars().any(char::is_control) {
+        Err("must be one line".to_owned())
+    } else if s.trim().is_empty() {
+        Err("is empty".to_owned())
+    } else {
+        Ok(s.trim().to_owned())
+    }
+}
+
+fn concurrency(s: &str) -> Result<u32, String> {
+    match s.parse::<u32>() {
+        Ok(n) if n <= MAX_HELPER_CONCURRENCY => Ok(n),
+        _ => Err(format!("not a number from 0 to {MAX_HELPER_CONCURRENCY}")),
     }
 }
 

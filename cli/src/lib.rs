@@ -2,7 +2,7 @@
 //!
 //! - [`args`]: the command line, parsed into a [`args::Command`] (no I/O);
 //! - [`report`]: the text of `check` and `explain`;
-//! - [`squid_conf`]: squid.conf files for the two layouts, rendered from templates.
+//! - [`squid_conf`]: squid.conf files for the three layouts, rendered from templates.
 //!
 //! The binary (`main.rs`) reads the config file, prints, writes files and picks the exit code.
 #![forbid(unsafe_code)]

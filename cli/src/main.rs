@@ -58,12 +58,27 @@ fn run(argv: &[String]) -> ExitCode {
             config,
             layout,
             out_dir,
+            mut overrides,
         } => {
             let cfg = match load(&config) {
                 Ok(cfg) => cfg,
                 Err(code) => return code,
             };
-            let files = squid_conf::render(layout, &squid_conf::params_from_config(&cfg));
+            if let Some(dir) = &overrides.state_dir {
+                match std::path::absolute(dir) {
+                    Ok(abs) => overrides.state_dir = Some(abs),
+                    Err(e) => {
+                        eprintln!("s3squid: --state-dir {}: {e}", dir.display());
+                        return ExitCode::from(EXIT_IO);
+                    }
+                }
+            }
+            let mut params = squid_conf::params_from_config(&cfg);
+            overrides.apply(layout, &mut params);
+            let files = squid_conf::render(layout, &params);
+            if let Err(code) = create_dirs(&overrides.state_dirs(layout)) {
+                return code;
+            }
             match out_dir {
                 None => {
                     let mut text = String::new();
@@ -76,6 +91,17 @@ fn run(argv: &[String]) -> ExitCode {
             }
         }
     }
+}
+
+/// Creates the state directories Squid's files go in.
+fn create_dirs(dirs: &[std::path::PathBuf]) -> Result<(), ExitCode> {
+    for dir in dirs {
+        if let Err(e) = std::fs::create_dir_all(dir) {
+            eprintln!("s3squid: cannot create {}: {e}", dir.display());
+            return Err(ExitCode::from(EXIT_IO));
+        }
+    }
+    Ok(())
 }
 
 /// Loads the config, or prints every problem and returns the exit code.

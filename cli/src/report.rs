@@ -10,6 +10,8 @@ use s3map::limits::MAX_CONFIG_BYTES;
 use s3map::route::{Auth, Route, RouteTable};
 use s3map::url::{RequestUrl, UrlError};
 
+use crate::squid_conf::REFUSED_HOST;
+
 /// `ok: N routes`, the line `check` prints for a valid config.
 pub fn check_ok(cfg: &Config) -> String {
     format!("ok: {} routes", cfg.routes.len())
@@ -67,12 +69,19 @@ pub fn explain(cfg: &Config, method: &str, url: &str) -> String {
             out.push_str(
                 "  s3squid-icap answers with this error itself; S3 never sees the request.\n",
             );
+            let _ = writeln!(
+                out,
+                "  Where s3squid-rewrite maps instead (the rewrite layout, or while s3squid-icap \
+                 is bypassed), it rewrites the request to http://{REFUSED_HOST}/{status}, which \
+                 squid.conf refuses with 403."
+            );
         }
         Decision::Redirect(route, status, location) => {
             let _ = writeln!(out, "redirect: {status} to {location}");
             route_line(&mut out, route);
             out.push_str(
-                "  s3squid-icap answers with this redirect itself; S3 never sees the request.\n",
+                "  s3squid-icap answers with this redirect itself, and s3squid-rewrite where it \
+                 maps instead; S3 never sees the request.\n",
             );
         }
         Decision::Object(obj) => {
@@ -96,6 +105,16 @@ pub fn explain(cfg: &Config, method: &str, url: &str) -> String {
                 "  S3 URL:    {} ({signing})",
                 route.object_url(&obj.key)
             );
+            out.push_str(match route.auth {
+                Auth::SigV4 => {
+                    "  mapped by: s3squid-icap only. Under the rewrite layout (no s3squid-icap) \
+                     it is never signed: s3squid-rewrite leaves it alone and Squid answers 502.\n"
+                }
+                Auth::None => {
+                    "  mapped by: s3squid-icap, or s3squid-rewrite (the rewrite layout, or while \
+                     s3squid-icap is bypassed).\n"
+                }
+            });
             let _ = writeln!(out, "  store ID:  {}", s3map::storeid::for_object(&obj));
         }
     }
@@ -113,15 +132,16 @@ fn not_ours(out: &mut String, cfg: &Config, url: &str) {
             };
             let _ = writeln!(out, "not ours: {why}.");
             out.push_str(
-                "  s3squid-icap leaves such a request alone (ICAP 204) and s3squid-storeid \
-                 answers ERR.\n",
+                "  s3squid-icap leaves such a request alone (ICAP 204); s3squid-rewrite and \
+                 s3squid-storeid answer ERR.\n",
             );
             return;
         }
     };
     out.push_str("not ours: no route's public prefix matches this URL.\n");
     out.push_str(
-        "  s3squid-icap leaves the request alone (ICAP 204) and s3squid-storeid answers ERR.\n",
+        "  s3squid-icap leaves the request alone (ICAP 204); s3squid-rewrite and \
+         s3squid-storeid answer ERR.\n",
     );
     let public_host = cfg.routes.iter().any(|r| {
         r.public.scheme == parsed.scheme
@@ -131,7 +151,7 @@ fn not_ours(out: &mut String, cfg: &Config, url: &str) {
     if public_host {
         out.push_str(
             "  Its host is a public host, so the rendered squid.conf admits it, but no \
-             cache_peer serves it: Squid answers 503.\n",
+             cache_peer serves it: Squid answers 502.\n",
         );
     } else {
         out.push_str(
@@ -176,6 +196,7 @@ auth = "none"
         assert!(text.contains("route:     photos (http://images.example.com/photos/)"));
         assert!(text.contains("key:       \"a b+c.jpg\""));
         assert!(text.contains("S3 URL:    http://127.0.0.1:9000/photos/a%20b%2Bc.jpg (unsigned; s3squid-icap presigns it with SigV4 for region us-east-1)"));
+        assert!(text.contains("Under the rewrite layout (no s3squid-icap) it is never signed"));
         assert!(text.contains(
             "store ID:  http://s3.squid.internal/v1/127.0.0.1:9000/photos/a%20b%2Bc.jpg"
         ));
@@ -184,6 +205,7 @@ auth = "none"
             "S3 URL:    https://docs-bucket.s3.eu-west-1.amazonaws.com/x (sent unsigned"
         ));
         assert!(text.contains("store ID:  http://s3.squid.internal/v1/aws/docs-bucket/x"));
+        assert!(text.contains("mapped by: s3squid-icap, or s3squid-rewrite"));
         let text = explain(
             &cfg(),
             "GET",
@@ -197,6 +219,7 @@ auth = "none"
     fn explains_refusals() {
         let text = explain(&cfg(), "PUT", "http://images.example.com/photos/k");
         assert!(text.contains("refused: 405 Method Not Allowed (method)"));
+        assert!(text.contains("http://refused.s3squid.invalid/405, which squid.conf refuses"));
         let text = explain(&cfg(), "GET", "http://images.example.com/photos/");
         assert!(text.contains("refused: 403 Forbidden (bucket_root): Listing is not allowed."));
         assert!(text.contains("route:     photos"));
@@ -210,7 +233,7 @@ auth = "none"
         assert!(text.contains("not ours: no route's public prefix matches"));
         assert!(text.contains("refuses it (403)"));
         let text = explain(&cfg(), "GET", "http://images.example.com/other/x");
-        assert!(text.contains("Squid answers 503"));
+        assert!(text.contains("Squid answers 502"));
         let text = explain(&cfg(), "CONNECT", "images.example.com:443");
         assert!(text.contains("not ours: not an absolute http:// or https:// URL."));
     }

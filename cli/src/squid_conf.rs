@@ -1,27 +1,37 @@
-//! squid.conf files for s3squid's two layouts (see `docs/DESIGN.md`, "Two layouts"),
-//! rendered from the templates in `cli/templates/` so that the shipped samples and the
-//! end-to-end tests run the same text.
+//! squid.conf files for s3squid's layouts (see `docs/DESIGN.md`, "Two layouts"), rendered
+//! from the templates in `cli/templates/` so that the shipped samples and the end-to-end
+//! tests run the same text.
 //!
 //! - [`Layout::TwoTier`] → `edge.conf` (the hot cache: no ICAP, no helper on its hit path)
 //!   and `signer.conf` (`cache deny all`, s3squid-icap as REQMOD, S3 as `cache_peer`s);
-//! - [`Layout::Single`] → `squid.conf` (one Squid with s3squid-icap and s3squid-storeid).
+//! - [`Layout::Single`] → `squid.conf` (one Squid with s3squid-icap and s3squid-storeid);
+//! - [`Layout::Rewrite`] → `squid.conf` (one Squid with s3squid-rewrite and
+//!   s3squid-storeid, no ICAP service: for `auth = "none"` routes only).
+//!
+//! The signing Squid and the single Squid also run s3squid-rewrite when
+//! [`SquidConfParams::rewrite_command`] is set (by default: when a route has
+//! `auth = "none"`), so unsigned routes keep working while s3squid-icap is bypassed.
 //!
 //! Everything site-specific is in [`SquidConfParams`]: [`params_from_config`] derives the
 //! public hosts and the S3 peers from the routes and fills in the defaults; tests override
-//! ports and paths before calling [`render`]. Paths and listen addresses are written into
-//! squid.conf as they are, so they must not contain whitespace.
+//! ports and paths before calling [`render`], the command line through [`Overrides`]. Paths
+//! and listen addresses are written into squid.conf as they are, so they must not contain
+//! whitespace.
 
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 
 use s3map::config::Config;
 use s3map::endpoint::Addressing;
+use s3map::route::Auth;
 use s3map::url::Scheme;
 
 mod blocks;
+mod overrides;
 mod render;
 pub mod template;
 
+pub use overrides::{Overrides, DEMO_CACHE_DIR_MB, DEMO_CACHE_MEM_MB, MAX_HELPER_CONCURRENCY};
 pub use render::{render, TEMPLATES};
 
 #[cfg(test)]
@@ -34,23 +44,68 @@ pub enum Layout {
     TwoTier,
     /// One Squid with s3squid-icap and s3squid-storeid.
     Single,
+    /// One Squid with s3squid-rewrite and s3squid-storeid and no ICAP service, for
+    /// `auth = "none"` routes only: `sigv4` routes are never signed there and fail with a
+    /// 5xx. It uses [`SquidConfParams::single`]'s files.
+    Rewrite,
 }
 
 impl Layout {
-    /// Parses `two-tier` or `single`.
+    /// Every layout, in the order help texts list them.
+    pub const ALL: [Layout; 3] = [Layout::TwoTier, Layout::Single, Layout::Rewrite];
+
+    /// Parses `two-tier`, `single` or `rewrite`.
     pub fn parse(s: &str) -> Option<Layout> {
-        match s {
-            "two-tier" => Some(Layout::TwoTier),
-            "single" => Some(Layout::Single),
-            _ => None,
-        }
+        Layout::ALL.into_iter().find(|l| l.as_str() == s)
     }
 
-    /// `two-tier` or `single`.
+    /// `two-tier`, `single` or `rewrite`.
     pub fn as_str(self) -> &'static str {
         match self {
             Layout::TwoTier => "two-tier",
             Layout::Single => "single",
+            Layout::Rewrite => "rewrite",
+        }
+    }
+
+    /// The Squids of the layout, as `(directory name, role)`: the name is the one
+    /// [`Overrides::state_dir`] uses.
+    pub fn instances(self) -> &'static [(&'static str, Role)] {
+        match self {
+            Layout::TwoTier => &[("edge", Role::Edge), ("signer", Role::Signer)],
+            Layout::Single | Layout::Rewrite => &[("single", Role::Single)],
+        }
+    }
+}
+
+/// Which [`SquidInstance`] of [`SquidConfParams`] a Squid uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// [`SquidConfParams::edge`].
+    Edge,
+    /// [`SquidConfParams::signer`].
+    Signer,
+    /// [`SquidConfParams::single`] (the single and the rewrite layout).
+    Single,
+}
+
+/// How Squid writes `access_log`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccessLogModule {
+    /// `daemon:PATH`: Squid hands lines to its `log_file_daemon` helper, which writes them
+    /// out in batches. Squid's default; no disk write blocks Squid.
+    Daemon,
+    /// `stdio:PATH`: Squid writes each line itself, as it happens (for demos and tests that
+    /// read the log at once; each write blocks Squid briefly).
+    Stdio,
+}
+
+impl AccessLogModule {
+    /// `daemon` or `stdio`, as squid.conf spells the module.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccessLogModule::Daemon => "daemon",
+            AccessLogModule::Stdio => "stdio",
         }
     }
 }
@@ -99,7 +154,7 @@ pub struct SquidInstance {
     pub pid_filename: PathBuf,
     /// `cache_log`.
     pub cache_log: PathBuf,
-    /// `access_log daemon:PATH squid`.
+    /// `access_log MODULE:PATH squid` (module: [`SquidConfParams::access_log_module`]).
     pub access_log: PathBuf,
     /// `cache_dir ufs PATH …`.
     pub cache_dir: PathBuf,
@@ -141,8 +196,20 @@ pub struct SquidConfParams {
     /// The s3squid-icap service URI (default `icap://127.0.0.1:1344/s3sign`, from
     /// `[icap] listen` and `service`).
     pub icap_uri: String,
-    /// `store_id_program` command line (single layout).
+    /// `store_id_program` command line (single and rewrite layouts).
     pub storeid_command: String,
+    /// `url_rewrite_program` command line: s3squid-rewrite, which maps `auth = "none"`
+    /// routes. The rewrite layout always runs it (with [`DEFAULT_REWRITE_COMMAND`] when
+    /// `None`); the signing and the single Squid run it only when it is set, so that
+    /// unsigned routes keep working while s3squid-icap is bypassed. Default: the default
+    /// command when any route has `auth = "none"`, else `None`.
+    pub rewrite_command: Option<String>,
+    /// `concurrency=` of `store_id_children` and `url_rewrite_children`: requests a helper
+    /// process takes at a time (default 8). With 0 Squid sends no channel IDs and
+    /// `url_rewrite_timeout` is left out (Squid enforces it only with concurrency ≥ 1).
+    pub helper_concurrency: u32,
+    /// `access_log` module of every Squid (default [`AccessLogModule::Daemon`]).
+    pub access_log_module: AccessLogModule,
     /// `cache_effective_user`, when Squid is started as root and the build's default user
     /// (Debian: `proxy`) is not wanted; not written when `None`.
     pub cache_effective_user: Option<String>,
@@ -157,6 +224,16 @@ pub struct SquidConfParams {
 /// Default `store_id_program` command line.
 pub const DEFAULT_STOREID_COMMAND: &str =
     "/usr/local/bin/s3squid-storeid --config /etc/s3squid/s3squid.toml";
+/// Default `url_rewrite_program` command line.
+pub const DEFAULT_REWRITE_COMMAND: &str =
+    "/usr/local/bin/s3squid-rewrite --config /etc/s3squid/s3squid.toml";
+/// Default `concurrency=` of the helpers.
+pub const DEFAULT_HELPER_CONCURRENCY: u32 = 8;
+/// Host of the URL s3squid-rewrite rewrites refused requests to
+/// (`http://refused.s3squid.invalid/STATUS`); every Squid that runs it denies this host in
+/// `adapted_http_access`. The same as `s3squid_helpers::rewrite::REFUSED_HOST` (a test
+/// checks).
+pub const REFUSED_HOST: &str = "refused.s3squid.invalid";
 /// Default socket of the signing Squid.
 pub const DEFAULT_SIGNER_LISTEN: SocketAddr =
     SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 3129);
@@ -225,7 +302,8 @@ pub(crate) fn bare_host(host: &str) -> &str {
 
 /// The parameters for `cfg` with the defaults: public hosts and S3 peers from the routes,
 /// the public Squid on the public hosts' ports on all interfaces, the signing Squid on
-/// `127.0.0.1:3129`, the ICAP service from `[icap]`, Debian-style paths.
+/// `127.0.0.1:3129`, the ICAP service from `[icap]`, s3squid-rewrite when a route has
+/// `auth = "none"`, Debian-style paths.
 pub fn params_from_config(cfg: &Config) -> SquidConfParams {
     let mut public_hosts: Vec<PublicHost> = Vec::new();
     let mut s3_peers: Vec<S3Peer> = Vec::new();
@@ -296,6 +374,13 @@ pub fn params_from_config(cfg: &Config) -> SquidConfParams {
         signer_clients: vec!["127.0.0.1".to_owned(), "::1".to_owned()],
         icap_uri: format!("icap://{}/{}", icap.listen, icap.service),
         storeid_command: DEFAULT_STOREID_COMMAND.to_owned(),
+        rewrite_command: cfg
+            .routes
+            .iter()
+            .any(|r| r.auth == Auth::None)
+            .then(|| DEFAULT_REWRITE_COMMAND.to_owned()),
+        helper_concurrency: DEFAULT_HELPER_CONCURRENCY,
+        access_log_module: AccessLogModule::Daemon,
         cache_effective_user: None,
         edge: SquidInstance::debian("s3edge", "s3squid-edge", 10_240, 256),
         signer: SquidInstance::debian("s3signer", "s3squid-signer", 100, 32),
@@ -308,5 +393,23 @@ impl SquidConfParams {
     /// are rendered).
     pub fn has_https_public(&self) -> bool {
         self.public_hosts.iter().any(|h| h.scheme == Scheme::Https)
+    }
+
+    /// The [`SquidInstance`] of a role.
+    pub fn instance(&self, role: Role) -> &SquidInstance {
+        match role {
+            Role::Edge => &self.edge,
+            Role::Signer => &self.signer,
+            Role::Single => &self.single,
+        }
+    }
+
+    /// The [`SquidInstance`] of a role, to change.
+    pub fn instance_mut(&mut self, role: Role) -> &mut SquidInstance {
+        match role {
+            Role::Edge => &mut self.edge,
+            Role::Signer => &mut self.signer,
+            Role::Single => &mut self.single,
+        }
     }
 }

@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use s3map::config::Config;
-use s3squid::squid_conf::{params_from_config, render, Layout, SquidInstance};
+use s3squid::squid_conf::{
+    params_from_config, render, AccessLogModule, Layout, Overrides, SquidConfParams, SquidInstance,
+};
 
 const SQUID: &str = "/usr/sbin/squid";
 
@@ -32,6 +34,19 @@ bucket = "media"
 region = "us-east-1"
 endpoint = "https://minio.internal:9443"
 addressing = "virtual"
+"#;
+
+/// An unsigned route, added to [`CONFIG`]: every Squid that runs s3squid-icap then runs
+/// s3squid-rewrite too.
+const UNSIGNED_ROUTE: &str = r#"
+[[route]]
+name = "site"
+public = "http://www.example.com/"
+bucket = "site"
+region = "us-east-1"
+endpoint = "http://127.0.0.1:9000"
+auth = "none"
+index = "index.html"
 "#;
 
 fn temp_dir(tag: &str) -> PathBuf {
@@ -63,14 +78,6 @@ fn squid_parses_every_rendered_file_without_complaint() {
         "{SQUID} is not installed: run scripts/test, which installs it"
     );
     let dir = temp_dir("all");
-    let mut p = params_from_config(&Config::parse(CONFIG).unwrap());
-    p.public_http_listen = vec!["127.0.0.1:18080".into(), "127.0.0.1:18081".into()];
-    p.public_https_listen = vec!["127.0.0.1:18443".into()];
-    p.signer_listen = "127.0.0.1:13129".parse().unwrap();
-    p.storeid_command = "/bin/cat".into();
-    p.edge = instance_in(&dir, "edge");
-    p.signer = instance_in(&dir, "signer");
-    p.single = instance_in(&dir, "single");
     // https_port needs a certificate it can load; Squid only reads it, so any PEM pair does.
     let cert = dir.join("pub.pem");
     let made = Command::new("openssl")
@@ -82,24 +89,73 @@ fn squid_parses_every_rendered_file_without_complaint() {
         .arg("-out")
         .arg(&cert)
         .output();
-    if !made.is_ok_and(|o| o.status.success()) {
+    let https = made.is_ok_and(|o| o.status.success());
+    if !https {
         eprintln!("note: openssl could not make a test certificate; https_port not parsed");
-        p.public_hosts
-            .retain(|h| h.scheme == s3map::url::Scheme::Http);
     }
-    p.tls_cert = cert.clone();
-    p.tls_key = cert;
-    for layout in [Layout::TwoTier, Layout::Single] {
+    let params = |config: &str| {
+        let mut p = params_from_config(&Config::parse(config).unwrap());
+        p.public_http_listen = vec!["127.0.0.1:18080".into(), "127.0.0.1:18081".into()];
+        p.public_https_listen = vec!["127.0.0.1:18443".into()];
+        p.signer_listen = "127.0.0.1:13129".parse().unwrap();
+        p.storeid_command = "/bin/cat".into();
+        p.edge = instance_in(&dir, "edge");
+        p.signer = instance_in(&dir, "signer");
+        p.single = instance_in(&dir, "single");
+        if !https {
+            p.public_hosts
+                .retain(|h| h.scheme == s3map::url::Scheme::Http);
+        }
+        p.tls_cert = cert.clone();
+        p.tls_key = cert.clone();
+        p
+    };
+
+    let signed_only = params(CONFIG);
+    assert_eq!(signed_only.rewrite_command, None);
+    parse_every_layout(&dir, "signed", &signed_only);
+
+    let with_unsigned = format!("{CONFIG}{UNSIGNED_ROUTE}");
+    let mut p = params(&with_unsigned);
+    assert!(p.rewrite_command.is_some());
+    parse_every_layout(&dir, "unsigned", &p);
+
+    // No channel IDs (and so no url_rewrite_timeout), the stdio log module.
+    p.helper_concurrency = 0;
+    p.access_log_module = AccessLogModule::Stdio;
+    parse_every_layout(&dir, "concurrency0", &p);
+
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `squid -k parse` on every file of every layout, with `/bin/cat` as the rewriter wherever
+/// it runs (Squid checks that the program exists).
+fn parse_every_layout(dir: &Path, tag: &str, base: &SquidConfParams) {
+    let cat = Overrides {
+        rewrite_command: Some("/bin/cat".into()),
+        ..Overrides::default()
+    };
+    for layout in Layout::ALL {
+        let mut p = base.clone();
+        cat.apply(layout, &mut p);
         for (name, text) in render(layout, &p) {
+            let name = format!("{tag}-{}-{name}", layout.as_str());
             let path = dir.join(&name);
-            std::fs::write(&path, text).unwrap();
+            std::fs::write(&path, &text).expect("write a rendered file");
+            let runs_rewriter = text.contains("\nurl_rewrite_program ");
+            assert_eq!(
+                runs_rewriter,
+                layout == Layout::Rewrite
+                    || (p.rewrite_command.is_some() && !name.ends_with("edge.conf")),
+                "{name}"
+            );
             let out = Command::new(SQUID)
                 .arg("-k")
                 .arg("parse")
                 .arg("-f")
                 .arg(&path)
                 .output()
-                .unwrap();
+                .expect("run squid -k parse");
             let log = String::from_utf8_lossy(&out.stderr);
             let bad: Vec<&str> = log
                 .lines()
@@ -116,7 +172,13 @@ fn squid_parses_every_rendered_file_without_complaint() {
                 out.status,
                 bad.join("\n")
             );
+            // Squid read the rewriter's directives (they are in its parsed configuration).
+            if runs_rewriter {
+                assert!(
+                    log.contains("Processing: url_rewrite_program"),
+                    "{name}:\n{log}"
+                );
+            }
         }
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }

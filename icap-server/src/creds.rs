@@ -95,7 +95,7 @@ impl Credentials {
                     backoff = Duration::from_secs(1);
                     next_refresh(now, expiry)
                 }
-                Ok(Err(e)) => self.failed(&e.to_string(), &mut backoff),
+                Ok(Err(e)) => self.failed(&error_chain(&e), &mut backoff),
                 Err(_) => self.failed("timed out", &mut backoff),
             };
             tokio::time::sleep(wait).await;
@@ -148,6 +148,18 @@ pub fn source_of(c: &aws_credential_types::Credentials) -> &'static str {
         };
     }
     source
+}
+
+/// An error and its sources, one line (the SDK's top-level messages say little).
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        cur = s.source();
+    }
+    out
 }
 
 fn unix(t: SystemTime) -> i64 {

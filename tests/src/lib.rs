@@ -8,6 +8,7 @@
 #![allow(clippy::unwrap_used)] // test support code: a panic is a test failure with its location
 
 pub mod http;
+pub mod mock;
 pub mod proc;
 pub mod s3;
 pub mod squid;

@@ -22,32 +22,48 @@ pub struct S3 {
     pub log: PathBuf,
     /// The process.
     pub proc: Proc,
+    keys: bool,
 }
 
 impl S3 {
     /// Starts s3s-fs with the test access keys on a free port.
     pub fn start(sb: &Sandbox) -> S3 {
-        let root = sb.path("s3");
+        Self::start_named(sb, "s3", true)
+    }
+
+    /// Starts an s3s-fs that accepts anonymous requests (for `auth = "none"` routes).
+    pub fn start_anonymous(sb: &Sandbox) -> S3 {
+        Self::start_named(sb, "s3-anonymous", false)
+    }
+
+    fn start_named(sb: &Sandbox, name: &str, keys: bool) -> S3 {
+        let root = sb.path(name);
         std::fs::create_dir_all(&root).unwrap();
         let port = free_port();
-        let log = sb.path("s3s-fs.log");
-        let proc = Self::spawn(&root, port, &log);
+        let log = sb.path(&format!("{name}.log"));
+        let proc = Self::spawn(&root, port, &log, keys);
         wait_port(port, "s3s-fs");
         S3 {
             port,
             root,
             log,
             proc,
+            keys,
         }
     }
 
-    fn spawn(root: &std::path::Path, port: u16, log: &std::path::Path) -> Proc {
+    fn spawn(root: &std::path::Path, port: u16, log: &std::path::Path, keys: bool) -> Proc {
         let mut cmd = Command::new("s3s-fs");
-        cmd.env("RUST_LOG", "s3s=debug")
-            .env("NO_COLOR", "1")
-            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
-            .args(["--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY])
-            .arg(root);
+        cmd.env("RUST_LOG", "s3s=debug").env("NO_COLOR", "1").args([
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+        ]);
+        if keys {
+            cmd.args(["--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY]);
+        }
+        cmd.arg(root);
         Proc::spawn("s3s-fs", cmd, log)
     }
 
@@ -59,7 +75,7 @@ impl S3 {
     /// Starts it again on the same port and data.
     pub fn restart(&mut self) {
         self.proc.stop(Duration::from_secs(5));
-        self.proc = Self::spawn(&self.root, self.port, &self.log);
+        self.proc = Self::spawn(&self.root, self.port, &self.log, self.keys);
         wait_port(self.port, "s3s-fs");
     }
 

@@ -15,37 +15,51 @@ pub const PUBLIC_HOST: &str = "images.example.com";
 
 /// A running s3squid-icap.
 pub struct Icap {
-    /// Its port.
+    /// Its ICAP port.
     pub port: u16,
+    /// Its `/metrics` port.
+    pub metrics_port: u16,
     /// Its stderr log.
     pub log: PathBuf,
     /// The process.
     pub proc: Proc,
     config: PathBuf,
-    creds: Option<(String, String)>,
+    env: Vec<(String, String)>,
+}
+
+/// The environment that gives s3squid-icap static credentials.
+pub fn static_creds(access_key: &str, secret_key: &str) -> Vec<(String, String)> {
+    vec![
+        ("AWS_ACCESS_KEY_ID".into(), access_key.into()),
+        ("AWS_SECRET_ACCESS_KEY".into(), secret_key.into()),
+    ]
 }
 
 impl Icap {
-    /// Starts s3squid-icap with `config` and, if given, static credentials in its environment.
-    pub fn start(sb: &Sandbox, config: PathBuf, port: u16, creds: Option<(&str, &str)>) -> Icap {
+    /// Starts s3squid-icap with `config` and `env` added to a hermetic credentials
+    /// environment (no instance metadata, no profile files unless `env` says so).
+    pub fn start(
+        sb: &Sandbox,
+        config: PathBuf,
+        port: u16,
+        metrics_port: u16,
+        env: Vec<(String, String)>,
+    ) -> Icap {
         let log = sb.path("s3squid-icap.log");
-        let creds = creds.map(|(a, s)| (a.to_owned(), s.to_owned()));
-        let proc = Self::spawn(&config, &log, creds.as_ref());
+        let proc = Self::spawn(&config, &log, &env);
         wait_port(port, "s3squid-icap");
+        wait_port(metrics_port, "s3squid-icap /metrics");
         Icap {
             port,
+            metrics_port,
             log,
             proc,
             config,
-            creds,
+            env,
         }
     }
 
-    fn spawn(
-        config: &std::path::Path,
-        log: &std::path::Path,
-        creds: Option<&(String, String)>,
-    ) -> Proc {
+    fn spawn(config: &std::path::Path, log: &std::path::Path, env: &[(String, String)]) -> Proc {
         let mut cmd = Command::new(bin("s3squid-icap"));
         cmd.arg("--config")
             .arg(config)
@@ -62,18 +76,18 @@ impl Icap {
             "AWS_ROLE_ARN",
             "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
             "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+            "AWS_EC2_METADATA_SERVICE_ENDPOINT",
         ] {
             cmd.env_remove(var);
         }
         cmd.env("AWS_EC2_METADATA_DISABLED", "true")
             .env("AWS_CONFIG_FILE", "/dev/null")
             .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
         let state = config.parent().unwrap().join("state");
         cmd.arg("--state-dir").arg(&state);
-        if let Some((a, s)) = creds {
-            cmd.env("AWS_ACCESS_KEY_ID", a)
-                .env("AWS_SECRET_ACCESS_KEY", s);
-        }
         Proc::spawn("s3squid-icap", cmd, log)
     }
 
@@ -82,11 +96,26 @@ impl Icap {
         self.proc.stop(Duration::from_secs(5));
     }
 
-    /// Starts it again with the same config and credentials.
+    /// Starts it again with the same config and environment.
     pub fn restart(&mut self) {
         self.proc.stop(Duration::from_secs(5));
-        self.proc = Self::spawn(&self.config, &self.log, self.creds.as_ref());
+        self.proc = Self::spawn(&self.config, &self.log, &self.env);
         wait_port(self.port, "s3squid-icap");
+    }
+
+    /// The `/metrics` text.
+    pub fn metrics(&self) -> String {
+        String::from_utf8(crate::http::get(self.metrics_port, "127.0.0.1", "/metrics").body)
+            .unwrap()
+    }
+
+    /// The value of the metric line starting with `name` (name plus labels, exactly).
+    pub fn metric(&self, name: &str) -> f64 {
+        let text = self.metrics();
+        text.lines()
+            .find_map(|l| l.strip_prefix(name).and_then(|v| v.strip_prefix(' ')))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no metric {name} in:\n{text}"))
     }
 }
 
@@ -229,9 +258,8 @@ impl Squid {
 
 /// The s3squid config of a test stack: one `sigv4` route `photos` (path-style, s3s-fs),
 /// plus `extra_routes` where `ENDPOINT` stands for the s3s-fs endpoint.
-pub fn config_text(icap_port: u16, s3: &S3, extra_routes: &str) -> String {
+pub fn config_text(icap_port: u16, metrics_port: u16, s3: &S3, extra_routes: &str) -> String {
     let extra_routes = extra_routes.replace("ENDPOINT", &s3.endpoint());
-    let metrics_port = free_port();
     format!(
         r#"[icap]
 listen = "127.0.0.1:{icap_port}"
@@ -253,20 +281,26 @@ auth = "sigv4"
 
 /// Options of a stack.
 pub struct StackOptions {
-    /// Credentials given to s3squid-icap (None: no credentials at all).
+    /// Credentials given to s3squid-icap (None: no static credentials).
     pub creds: Option<(&'static str, &'static str)>,
+    /// More environment for s3squid-icap (e.g. a mock credentials endpoint).
+    pub icap_env: Vec<(String, String)>,
     /// Extra `[[route]]` tables.
     pub extra_routes: String,
     /// Replace the store-id helper's config path with this one (single layout).
     pub storeid_config: Option<PathBuf>,
+    /// Also start an anonymous s3s-fs; `ANON_ENDPOINT` in `extra_routes` names it.
+    pub anonymous_s3: bool,
 }
 
 impl Default for StackOptions {
     fn default() -> Self {
         StackOptions {
             creds: Some((ACCESS_KEY, SECRET_KEY)),
+            icap_env: Vec::new(),
             extra_routes: String::new(),
             storeid_config: None,
+            anonymous_s3: false,
         }
     }
 }
@@ -281,6 +315,8 @@ pub struct Stack {
     pub icap: Icap,
     /// s3s-fs.
     pub s3: S3,
+    /// The anonymous s3s-fs, if asked for.
+    pub anon: Option<S3>,
     /// The s3squid config file.
     pub config: PathBuf,
     /// The rendered parameters.
@@ -293,11 +329,26 @@ impl Stack {
         let s3 = S3::start(sb);
         s3.bucket("photos");
         s3.bucket("site");
+        let anon = opts.anonymous_s3.then(|| S3::start_anonymous(sb));
+        let extra_routes = match &anon {
+            Some(a) => opts.extra_routes.replace("ANON_ENDPOINT", &a.endpoint()),
+            None => opts.extra_routes.clone(),
+        };
         let icap_port = free_port();
         let config = sb.path("s3squid.toml");
-        std::fs::write(&config, config_text(icap_port, &s3, &opts.extra_routes)).unwrap();
+        let metrics_port = free_port();
+        std::fs::write(
+            &config,
+            config_text(icap_port, metrics_port, &s3, &extra_routes),
+        )
+        .unwrap();
         let cfg = s3map::config::Config::load(&config).unwrap();
-        let icap = Icap::start(sb, config.clone(), icap_port, opts.creds);
+        let mut env = opts
+            .creds
+            .map(|(a, k)| static_creds(a, k))
+            .unwrap_or_default();
+        env.extend(opts.icap_env.iter().cloned());
+        let icap = Icap::start(sb, config.clone(), icap_port, metrics_port, env);
 
         let front_port = free_port();
         let mut p = params_from_config(&cfg);
@@ -365,6 +416,7 @@ impl Stack {
             signer,
             icap,
             s3,
+            anon,
             config,
             params: p,
         }

@@ -43,7 +43,8 @@ fn commands() {
         Ok(Command::SquidConf {
             config: default_config(),
             layout: Layout::TwoTier,
-            out_dir: Some("out".into())
+            out_dir: Some("out".into()),
+            overrides: Overrides::default(),
         })
     );
     assert_eq!(
@@ -51,7 +52,8 @@ fn commands() {
         Ok(Command::SquidConf {
             config: default_config(),
             layout: Layout::Single,
-            out_dir: None
+            out_dir: None,
+            overrides: Overrides::default(),
         })
     );
 }
@@ -96,11 +98,162 @@ fn usage_errors_name_their_topic() {
         ("squid-conf", Topic::SquidConf),
         ("squid-conf --layout three-tier", Topic::SquidConf),
         ("squid-conf --layout single extra", Topic::SquidConf),
+        ("squid-conf --layout rewrite --listen", Topic::SquidConf),
+        ("squid-conf --layout rewrite --listen 0", Topic::SquidConf),
+        (
+            "squid-conf --layout rewrite --listen 70000",
+            Topic::SquidConf,
+        ),
+        (
+            "squid-conf --layout rewrite --listen localhost:80",
+            Topic::SquidConf,
+        ),
+        (
+            "squid-conf --layout rewrite --listen 127.0.0.1:0",
+            Topic::SquidConf,
+        ),
+        (
+            "squid-conf --layout rewrite --signer-listen 3129",
+            Topic::SquidConf,
+        ),
+        (
+            "squid-conf --layout rewrite --signer-listen 127.0.0.1:0",
+            Topic::SquidConf,
+        ),
+        (
+            "squid-conf --layout rewrite --signer-listen a:1 --signer-listen b:2",
+            Topic::SquidConf,
+        ),
+        (
+            "squid-conf --layout rewrite --concurrency -1",
+            Topic::SquidConf,
+        ),
+        (
+            "squid-conf --layout rewrite --concurrency 1025",
+            Topic::SquidConf,
+        ),
+        (
+            "squid-conf --layout rewrite --concurrency eight",
+            Topic::SquidConf,
+        ),
+        (
+            "squid-conf --layout rewrite --access-log-stdio=yes",
+            Topic::SquidConf,
+        ),
+        (
+            "squid-conf --layout rewrite --access-log-stdio --access-log-stdio",
+            Topic::SquidConf,
+        ),
+        ("squid-conf --layout rewrite --user=", Topic::SquidConf),
+        ("squid-conf --layout rewrite --state-dir", Topic::SquidConf),
     ];
     for (line, topic) in cases {
         match parse(&args(line)) {
             Err(e) => assert_eq!(e.topic, topic, "{line}: {e}"),
             Ok(c) => panic!("{line}: parsed as {c:?}"),
         }
+    }
+}
+
+/// Arguments with spaces in them, as a shell passes them.
+fn argv(words: &[&str]) -> Vec<String> {
+    words.iter().map(|w| (*w).to_owned()).collect()
+}
+
+#[test]
+fn squid_conf_overrides() {
+    let got = parse(&argv(&[
+        "squid-conf",
+        "--layout",
+        "rewrite",
+        "--config=/etc/x.toml",
+        "--listen",
+        "127.0.0.1:18080",
+        "--listen=8081",
+        "--listen",
+        "[::1]:18082",
+        "--signer-listen",
+        "127.0.0.1:13129",
+        "--state-dir",
+        "/tmp/state",
+        "--storeid-command",
+        "/opt/bin/s3squid-storeid --config /etc/x.toml",
+        "--rewrite-command= /opt/bin/s3squid-rewrite --config /etc/x.toml ",
+        "--user",
+        "proxy",
+        "--concurrency",
+        "0",
+        "--access-log-stdio",
+    ]));
+    assert_eq!(
+        got,
+        Ok(Command::SquidConf {
+            config: "/etc/x.toml".into(),
+            layout: Layout::Rewrite,
+            out_dir: None,
+            overrides: Overrides {
+                listen: vec![
+                    "127.0.0.1:18080".into(),
+                    "8081".into(),
+                    "[::1]:18082".into()
+                ],
+                signer_listen: Some("127.0.0.1:13129".parse().unwrap()),
+                state_dir: Some("/tmp/state".into()),
+                storeid_command: Some("/opt/bin/s3squid-storeid --config /etc/x.toml".into()),
+                rewrite_command: Some("/opt/bin/s3squid-rewrite --config /etc/x.toml".into()),
+                user: Some("proxy".into()),
+                concurrency: Some(0),
+                access_log_stdio: true,
+            },
+        })
+    );
+    // A relative --state-dir stays relative here; the binary makes it absolute.
+    match parse(&args(
+        "squid-conf --layout two-tier --state-dir demo --concurrency 1024",
+    )) {
+        Ok(Command::SquidConf { overrides, .. }) => {
+            assert_eq!(overrides.state_dir, Some("demo".into()));
+            assert_eq!(overrides.concurrency, Some(1024));
+            assert!(overrides.listen.is_empty());
+            assert!(!overrides.access_log_stdio);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn squid_conf_values_that_would_break_squid_conf_are_refused() {
+    for bad in [
+        ["--state-dir", "/tmp/a dir"],
+        ["--user", "pro xy"],
+        ["--storeid-command", "/bin/x\n--config y"],
+        ["--rewrite-command", "   "],
+    ] {
+        let line = argv(&["squid-conf", "--layout", "single", bad[0], bad[1]]);
+        match parse(&line) {
+            Err(e) => {
+                assert_eq!(e.topic, Topic::SquidConf);
+                assert!(e.message.starts_with(bad[0]), "{e}");
+            }
+            Ok(c) => panic!("{bad:?}: parsed as {c:?}"),
+        }
+    }
+}
+
+#[test]
+fn every_layout_parses_and_the_help_names_every_option() {
+    for layout in Layout::ALL {
+        let line = format!("squid-conf --layout {}", layout.as_str());
+        match parse(&args(&line)) {
+            Ok(Command::SquidConf { layout: got, .. }) => assert_eq!(got, layout),
+            other => panic!("{line}: {other:?}"),
+        }
+        assert!(help(Topic::SquidConf).contains(layout.as_str()));
+    }
+    for (option, _) in SQUID_CONF_OPTIONS {
+        assert!(
+            help(Topic::SquidConf).contains(option),
+            "--help does not describe {option}"
+        );
     }
 }

@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 use s3map::storeid::STORE_ID_PREFIX;
 use s3map::url::Scheme;
 
-use super::{bare_host, is_ip_literal, SquidConfParams};
+use super::{bare_host, is_ip_literal, AccessLogModule, SquidConfParams, SquidInstance};
 
 /// The `proto` ACL for a scheme.
 fn proto_acl(scheme: Scheme) -> &'static str {
@@ -223,4 +223,53 @@ pub(super) fn cache_effective_user(p: &SquidConfParams) -> String {
                  # default user (`proxy` on Debian).\n"
             .to_owned(),
     }
+}
+
+/// The `access_log` line of one Squid (with a comment when it is not Squid's default module).
+pub(super) fn access_log(p: &SquidConfParams, i: &SquidInstance) -> String {
+    let module = p.access_log_module;
+    let comment = match module {
+        AccessLogModule::Daemon => "",
+        AccessLogModule::Stdio => {
+            "# stdio: Squid writes each line itself as the request ends, so a demo or a test sees it\n\
+             # at once (`daemon:`, the default, hands lines to a log daemon that writes in batches).\n"
+        }
+    };
+    format!(
+        "{comment}access_log {}:{} squid\n",
+        module.as_str(),
+        i.access_log.display()
+    )
+}
+
+/// How many requests each helper process takes, for the comments.
+pub(super) fn per_child(p: &SquidConfParams) -> String {
+    match p.helper_concurrency {
+        0 => "each taking one request at a time (concurrency=0: no channel IDs)".to_owned(),
+        1 => "each taking 1 request at a time".to_owned(),
+        n => format!("each taking {n} requests at a time"),
+    }
+}
+
+/// `url_rewrite_timeout`, or why there is none.
+pub(super) fn rewrite_timeout(p: &SquidConfParams) -> &'static str {
+    if p.helper_concurrency == 0 {
+        "# No url_rewrite_timeout: Squid enforces it only with concurrency=1 or more (it would be\n\
+         # accepted and ignored here), so a stuck helper holds its requests until it exits.\n"
+    } else {
+        "# A helper that has not answered within 10 seconds is bypassed: the request keeps its\n\
+         # public URL, so a cached copy is still served through its store ID and a miss ends\n\
+         # in a quick 5xx (no cache_peer for the public host), never an unsigned fetch. This is\n\
+         # how s3squid-icap's bypass=on degrades too (on_timeout=fail would answer 500 even\n\
+         # for cached objects).\n\
+         url_rewrite_timeout 10 seconds on_timeout=bypass\n"
+    }
+}
+
+/// `adapted_http_access deny` for the requests s3squid-rewrite refused.
+pub(super) fn refused_adapted_deny() -> String {
+    "# A route refused the request (s3squid-rewrite rewrote it to the refused host): 403. S3\n\
+     # never sees it.\n\
+     adapted_http_access deny s3squid_refused\n"
+        .to_owned()
 }

@@ -1,25 +1,55 @@
 //! Filling the templates in `cli/templates/` with [`SquidConfParams`].
 
-use super::{blocks, template, Layout, SquidConfParams, SquidInstance};
+use super::{
+    blocks, template, Layout, SquidConfParams, SquidInstance, DEFAULT_REWRITE_COMMAND, REFUSED_HOST,
+};
 
 const EDGE_TEMPLATE: &str = include_str!("../../templates/edge.conf.in");
 const SIGNER_TEMPLATE: &str = include_str!("../../templates/signer.conf.in");
 const SINGLE_TEMPLATE: &str = include_str!("../../templates/single.conf.in");
+const REWRITE_TEMPLATE: &str = include_str!("../../templates/rewrite.conf.in");
 const INSTANCE_TEMPLATE: &str = include_str!("../../templates/instance.conf.in");
 const STORE_POLICY_TEMPLATE: &str = include_str!("../../templates/store-policy.conf.in");
 const HYGIENE_TEMPLATE: &str = include_str!("../../templates/hygiene.conf.in");
 const PEERS_TEMPLATE: &str = include_str!("../../templates/s3-peers.conf.in");
+const STORE_ID_TEMPLATE: &str = include_str!("../../templates/store-id.conf.in");
+const URL_REWRITE_TEMPLATE: &str = include_str!("../../templates/url-rewrite.conf.in");
 
 /// Every template, by file name (for the tests).
-pub const TEMPLATES: [(&str, &str); 7] = [
+pub const TEMPLATES: [(&str, &str); 10] = [
     ("edge.conf.in", EDGE_TEMPLATE),
     ("signer.conf.in", SIGNER_TEMPLATE),
     ("single.conf.in", SINGLE_TEMPLATE),
+    ("rewrite.conf.in", REWRITE_TEMPLATE),
     ("instance.conf.in", INSTANCE_TEMPLATE),
     ("store-policy.conf.in", STORE_POLICY_TEMPLATE),
     ("hygiene.conf.in", HYGIENE_TEMPLATE),
     ("s3-peers.conf.in", PEERS_TEMPLATE),
+    ("store-id.conf.in", STORE_ID_TEMPLATE),
+    ("url-rewrite.conf.in", URL_REWRITE_TEMPLATE),
 ];
+
+/// Why the single Squid uses store IDs (the first comment of its store-ID block).
+const SINGLE_STOREID_WHY: &str =
+    "# Every signed URL differs (date, signature), so without store IDs nothing would ever hit.\n";
+/// Why the rewrite layout's Squid uses store IDs.
+const REWRITE_STOREID_WHY: &str = "\
+# Unsigned S3 URLs do not change from one request to the next, so this Squid would cache
+# without store IDs too. With them its cache keys are those of the single layout (switching
+# layouts keeps the cache), and a request that keeps its public URL because s3squid-rewrite
+# failed still finds the cached copy.
+";
+/// Why the signing and the single Squid run s3squid-rewrite.
+const ICAP_REWRITE_WHY: &str = "\
+# A route is unsigned (auth = \"none\"), so s3squid-rewrite runs here too: it maps those routes
+# while s3squid-icap is down or bypassed, so they keep working then. While s3squid-icap is up,
+# it has mapped such a request already (it names S3 now, and url_rewrite_access below skips the
+# helper) or answered it itself (a refusal or a redirect).
+";
+/// Why the rewrite layout's Squid runs s3squid-rewrite.
+const REWRITE_REWRITE_WHY: &str = "\
+# This Squid's only mapping: there is no ICAP service, and nothing signs.
+";
 
 /// Fills a compiled-in template.
 ///
@@ -37,6 +67,7 @@ fn instance_block(p: &SquidConfParams, i: &SquidInstance, role: &str) -> String 
     let cache_mem_mb = i.cache_mem_mb.to_string();
     let max_obj = i.maximum_object_size_mb.to_string();
     let user = blocks::cache_effective_user(p);
+    let access_log = blocks::access_log(p, i);
     fill(
         "instance.conf.in",
         INSTANCE_TEMPLATE,
@@ -45,7 +76,7 @@ fn instance_block(p: &SquidConfParams, i: &SquidInstance, role: &str) -> String 
             ("VISIBLE_HOSTNAME", &i.visible_hostname),
             ("PID_FILENAME", &i.pid_filename.display().to_string()),
             ("CACHE_LOG", &i.cache_log.display().to_string()),
-            ("ACCESS_LOG", &i.access_log.display().to_string()),
+            ("ACCESS_LOG", &access_log),
             ("COREDUMP_DIR", &i.coredump_dir.display().to_string()),
             ("CACHE_EFFECTIVE_USER", &user),
             ("CACHE_MEM_MB", &cache_mem_mb),
@@ -62,6 +93,53 @@ fn peers_block(p: &SquidConfParams) -> String {
         PEERS_TEMPLATE,
         &[("S3_PEERS", &blocks::s3_peers(p))],
     )
+}
+
+/// The store-ID section of the single and the rewrite layout.
+fn store_id_block(p: &SquidConfParams, why: &str) -> String {
+    fill(
+        "store-id.conf.in",
+        STORE_ID_TEMPLATE,
+        &[
+            ("STOREID_WHY", why),
+            ("STOREID_COMMAND", &p.storeid_command),
+            ("PER_CHILD", &blocks::per_child(p)),
+            ("HELPER_CONCURRENCY", &p.helper_concurrency.to_string()),
+        ],
+    )
+}
+
+/// The s3squid-rewrite section, with `command`.
+fn url_rewrite_block(p: &SquidConfParams, command: &str, why: &str) -> String {
+    fill(
+        "url-rewrite.conf.in",
+        URL_REWRITE_TEMPLATE,
+        &[
+            ("REWRITE_WHY", why),
+            ("REWRITE_COMMAND", command),
+            (
+                "REWRITE_ACCESS",
+                &blocks::public_allow(p, "url_rewrite_access allow", None),
+            ),
+            ("PER_CHILD", &blocks::per_child(p)),
+            ("HELPER_CONCURRENCY", &p.helper_concurrency.to_string()),
+            ("REWRITE_TIMEOUT", blocks::rewrite_timeout(p)),
+            ("REFUSED_HOST", REFUSED_HOST),
+        ],
+    )
+}
+
+/// The s3squid-rewrite section and the `adapted_http_access` rule for refused requests of a
+/// Squid that also runs s3squid-icap: both empty when [`SquidConfParams::rewrite_command`]
+/// is `None`. The section starts with a blank line, to follow the ICAP section.
+fn icap_rewrite_blocks(p: &SquidConfParams) -> (String, String) {
+    match &p.rewrite_command {
+        None => (String::new(), String::new()),
+        Some(cmd) => (
+            format!("\n{}", url_rewrite_block(p, cmd, ICAP_REWRITE_WHY)),
+            blocks::refused_adapted_deny(),
+        ),
+    }
 }
 
 fn edge(p: &SquidConfParams) -> String {
@@ -85,6 +163,7 @@ fn edge(p: &SquidConfParams) -> String {
 }
 
 fn signer(p: &SquidConfParams) -> String {
+    let (url_rewrite, refused) = icap_rewrite_blocks(p);
     fill(
         "signer.conf.in",
         SIGNER_TEMPLATE,
@@ -98,7 +177,9 @@ fn signer(p: &SquidConfParams) -> String {
                 &blocks::public_allow(p, "http_access allow", None),
             ),
             ("ICAP_URI", &p.icap_uri),
+            ("URL_REWRITE", &url_rewrite),
             ("S3_PEERS", &peers_block(p)),
+            ("REFUSED_ADAPTED_ACCESS", &refused),
             (
                 "PUBLIC_ADAPTED_ACCESS",
                 &blocks::public_allow(p, "adapted_http_access allow", None),
@@ -111,6 +192,7 @@ fn signer(p: &SquidConfParams) -> String {
 }
 
 fn single(p: &SquidConfParams) -> String {
+    let (url_rewrite, refused) = icap_rewrite_blocks(p);
     fill(
         "single.conf.in",
         SINGLE_TEMPLATE,
@@ -123,8 +205,45 @@ fn single(p: &SquidConfParams) -> String {
                 &blocks::public_allow(p, "http_access allow", None),
             ),
             ("ICAP_URI", &p.icap_uri),
-            ("STOREID_COMMAND", &p.storeid_command),
+            ("URL_REWRITE", &url_rewrite),
+            ("STORE_ID", &store_id_block(p, SINGLE_STOREID_WHY)),
             ("S3_PEERS", &peers_block(p)),
+            ("REFUSED_ADAPTED_ACCESS", &refused),
+            (
+                "PUBLIC_ADAPTED_ACCESS",
+                &blocks::public_allow(p, "adapted_http_access allow", None),
+            ),
+            ("S3_ADAPTED_ACCESS", &blocks::s3_adapted_allow(p)),
+            ("STORE_ID_REFRESH", &blocks::store_id_refresh()),
+            ("STORE_POLICY", STORE_POLICY_TEMPLATE),
+            ("HYGIENE", HYGIENE_TEMPLATE),
+        ],
+    )
+}
+
+fn rewrite(p: &SquidConfParams) -> String {
+    let command = p
+        .rewrite_command
+        .as_deref()
+        .unwrap_or(DEFAULT_REWRITE_COMMAND);
+    fill(
+        "rewrite.conf.in",
+        REWRITE_TEMPLATE,
+        &[
+            ("PUBLIC_LISTEN", &blocks::public_listen(p)),
+            ("INSTANCE", &instance_block(p, &p.single, "rewrite")),
+            ("PUBLIC_ACLS", &blocks::public_acls(p)),
+            (
+                "PUBLIC_HTTP_ACCESS",
+                &blocks::public_allow(p, "http_access allow", None),
+            ),
+            (
+                "URL_REWRITE",
+                &url_rewrite_block(p, command, REWRITE_REWRITE_WHY),
+            ),
+            ("STORE_ID", &store_id_block(p, REWRITE_STOREID_WHY)),
+            ("S3_PEERS", &peers_block(p)),
+            ("REFUSED_ADAPTED_ACCESS", &blocks::refused_adapted_deny()),
             (
                 "PUBLIC_ADAPTED_ACCESS",
                 &blocks::public_allow(p, "adapted_http_access allow", None),
@@ -138,7 +257,8 @@ fn single(p: &SquidConfParams) -> String {
 }
 
 /// Renders the squid.conf files of `layout`: `(file name, text)`, `edge.conf` and
-/// `signer.conf` for [`Layout::TwoTier`], `squid.conf` for [`Layout::Single`].
+/// `signer.conf` for [`Layout::TwoTier`], `squid.conf` for [`Layout::Single`] and
+/// [`Layout::Rewrite`].
 pub fn render(layout: Layout, params: &SquidConfParams) -> Vec<(String, String)> {
     match layout {
         Layout::TwoTier => vec![
@@ -146,5 +266,6 @@ pub fn render(layout: Layout, params: &SquidConfParams) -> Vec<(String, String)>
             ("signer.conf".to_owned(), signer(params)),
         ],
         Layout::Single => vec![("squid.conf".to_owned(), single(params))],
+        Layout::Rewrite => vec![("squid.conf".to_owned(), rewrite(params))],
     }
 }

@@ -3,6 +3,9 @@ use std::path::{Path, PathBuf};
 use super::template::placeholders;
 use super::*;
 
+mod rewrite;
+use rewrite::WITH_UNSIGNED;
+
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
@@ -25,7 +28,8 @@ fn committed_samples_are_the_render_of_the_example_config() {
     let root = repo_root();
     let cfg = Config::load(&root.join("squid-conf/s3squid.toml")).unwrap();
     let params = params_from_config(&cfg);
-    for (layout, dir) in [(Layout::TwoTier, "two-tier"), (Layout::Single, "single")] {
+    for layout in Layout::ALL {
+        let dir = layout.as_str();
         for (name, text) in render(layout, &params) {
             let path = root.join("squid-conf").join(dir).join(&name);
             let committed = std::fs::read_to_string(&path)
@@ -50,6 +54,13 @@ fn defaults_from_the_example_config() {
     assert!(p.public_https_listen.is_empty());
     assert_eq!(p.signer_listen.to_string(), "127.0.0.1:3129");
     assert_eq!(p.storeid_command, DEFAULT_STOREID_COMMAND);
+    assert_eq!(
+        p.rewrite_command.as_deref(),
+        Some(DEFAULT_REWRITE_COMMAND),
+        "the route assets has auth = \"none\""
+    );
+    assert_eq!(p.helper_concurrency, 8);
+    assert_eq!(p.access_log_module, AccessLogModule::Daemon);
     assert_eq!(p.cache_effective_user, None);
     assert_eq!(
         p.public_hosts,
@@ -57,8 +68,8 @@ fn defaults_from_the_example_config() {
             scheme: Scheme::Http,
             host: "images.example.com".into(),
             port: 80,
-            paths: vec!["/photos/".into()],
-            routes: vec!["photos".into()],
+            paths: vec!["/photos/".into(), "/assets/".into()],
+            routes: vec!["photos".into(), "assets".into()],
         }]
     );
     assert_eq!(
@@ -68,7 +79,7 @@ fn defaults_from_the_example_config() {
             scheme: Scheme::Http,
             host: "127.0.0.1".into(),
             port: 9000,
-            routes: vec!["photos".into()],
+            routes: vec!["photos".into(), "assets".into()],
         }]
     );
     let paths = [&p.edge, &p.signer];
@@ -378,12 +389,12 @@ endpoint = "http://[::1]:9000"
 
 #[test]
 fn every_template_placeholder_is_filled_and_acl_names_fit() {
-    let mut configs = vec![SEVERAL.to_owned()];
+    let mut configs = vec![SEVERAL.to_owned(), WITH_UNSIGNED.to_owned()];
     configs.push(std::fs::read_to_string(repo_root().join("squid-conf/s3squid.toml")).unwrap());
     configs.push(SEVERAL.replace("http://docs.example.com:8080", "https://docs.example.com"));
     for text in configs {
         let p = params_from_config(&Config::parse(&text).unwrap());
-        for layout in [Layout::TwoTier, Layout::Single] {
+        for layout in Layout::ALL {
             for (name, body) in render(layout, &p) {
                 assert!(
                     placeholders(&body).is_empty(),
@@ -405,6 +416,7 @@ fn every_template_placeholder_is_filled_and_acl_names_fit() {
                         | "never_direct"
                         | "store_miss"
                         | "send_hit"
+                        | "url_rewrite_access"
                         | "cache", "allow" | "deny", acls @ ..]
                         | ["cache_peer_access" | "adaptation_access", _, "allow" | "deny", acls @ ..] => {
                             check_defined(&name, acls, &defined)
@@ -416,6 +428,7 @@ fn every_template_placeholder_is_filled_and_acl_names_fit() {
         }
     }
     // The fragments inserted as values are not filled: they must have no placeholder.
+    // (store-id.conf.in and url-rewrite.conf.in are filled.)
     for (name, t) in TEMPLATES {
         if name.starts_with("store-policy") || name.starts_with("hygiene") {
             assert!(placeholders(t).is_empty(), "{name}");

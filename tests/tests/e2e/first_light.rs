@@ -332,15 +332,15 @@ fn storeid_broken_without_last_good_answers_bh() {
 fn c_icap_client_options_and_reqmod() {
     let sb = Sandbox::new("c-icap-client");
     let s3 = s3squid_e2e::s3::S3::start(&sb);
-    let port = s3squid_e2e::free_port();
+    let (port, metrics_port) = (s3squid_e2e::free_port(), s3squid_e2e::free_port());
     let config = sb.path("s3squid.toml");
-    std::fs::write(&config, s3squid_e2e::squid::config_text(port, &s3, "")).unwrap();
-    let _icap = s3squid_e2e::squid::Icap::start(
-        &sb,
-        config,
-        port,
-        Some((s3squid_e2e::ACCESS_KEY, s3squid_e2e::SECRET_KEY)),
-    );
+    std::fs::write(
+        &config,
+        s3squid_e2e::squid::config_text(port, metrics_port, &s3, ""),
+    )
+    .unwrap();
+    let creds = s3squid_e2e::squid::static_creds(s3squid_e2e::ACCESS_KEY, s3squid_e2e::SECRET_KEY);
+    let _icap = s3squid_e2e::squid::Icap::start(&sb, config, port, metrics_port, creds);
     let run = |extra: &[&str]| {
         let out = std::process::Command::new("c-icap-client")
             .args([

@@ -1,0 +1,102 @@
+//! Changes the command line makes to [`SquidConfParams`] (`s3squid squid-conf --listen …
+//! --state-dir …`), so that a script can render a runnable setup without editing files.
+//! Pure: the caller makes [`Overrides::state_dir`] absolute and creates its directories.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use super::{AccessLogModule, Layout, SquidConfParams, SquidInstance};
+
+/// `cache_dir` size, MB, at most, of a Squid under [`Overrides::state_dir`] (a demo needs
+/// no 10 GB cache).
+pub const DEMO_CACHE_DIR_MB: u32 = 256;
+/// `cache_mem`, MB, at most, of a Squid under [`Overrides::state_dir`].
+pub const DEMO_CACHE_MEM_MB: u32 = 64;
+/// Largest `--concurrency`. An s3squid helper answers one line after another; more lines in
+/// flight per process only lengthen the queue inside it.
+pub const MAX_HELPER_CONCURRENCY: u32 = 1024;
+
+/// Command-line changes to the parameters; each `None` (or empty, or `false`) keeps the
+/// default.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Overrides {
+    /// `--listen`: replaces [`SquidConfParams::public_http_listen`] (`PORT` or `IP:PORT`).
+    pub listen: Vec<String>,
+    /// `--signer-listen`: [`SquidConfParams::signer_listen`].
+    pub signer_listen: Option<SocketAddr>,
+    /// `--state-dir`: every Squid's PID file, logs, `cache_dir` and `coredump_dir` in
+    /// `DIR/edge`, `DIR/signer` or `DIR/single` (see [`Layout::instances`]), with caches of
+    /// at most [`DEMO_CACHE_DIR_MB`] and [`DEMO_CACHE_MEM_MB`]. Absolute: Squid would read
+    /// a relative path from its own working directory.
+    pub state_dir: Option<PathBuf>,
+    /// `--storeid-command`: [`SquidConfParams::storeid_command`].
+    pub storeid_command: Option<String>,
+    /// `--rewrite-command`: the command of [`SquidConfParams::rewrite_command`] wherever
+    /// s3squid-rewrite runs (the rewrite layout; the others when a route has
+    /// `auth = "none"`). It does not make the other layouts run it.
+    pub rewrite_command: Option<String>,
+    /// `--user`: [`SquidConfParams::cache_effective_user`].
+    pub user: Option<String>,
+    /// `--concurrency`: [`SquidConfParams::helper_concurrency`].
+    pub concurrency: Option<u32>,
+    /// `--access-log-stdio`: [`AccessLogModule::Stdio`].
+    pub access_log_stdio: bool,
+}
+
+impl Overrides {
+    /// Applies the changes to the parameters of `layout`.
+    pub fn apply(&self, layout: Layout, p: &mut SquidConfParams) {
+        if !self.listen.is_empty() {
+            p.public_http_listen = self.listen.clone();
+        }
+        if let Some(addr) = self.signer_listen {
+            p.signer_listen = addr;
+        }
+        if let Some(dir) = &self.state_dir {
+            for &(name, role) in Layout::ALL.iter().flat_map(|l| l.instances()) {
+                in_state_dir(p.instance_mut(role), &dir.join(name));
+            }
+        }
+        if let Some(cmd) = &self.storeid_command {
+            p.storeid_command = cmd.clone();
+        }
+        if let Some(cmd) = &self.rewrite_command {
+            if layout == Layout::Rewrite || p.rewrite_command.is_some() {
+                p.rewrite_command = Some(cmd.clone());
+            }
+        }
+        if let Some(user) = &self.user {
+            p.cache_effective_user = Some(user.clone());
+        }
+        if let Some(n) = self.concurrency {
+            p.helper_concurrency = n;
+        }
+        if self.access_log_stdio {
+            p.access_log_module = AccessLogModule::Stdio;
+        }
+    }
+
+    /// The directories [`Overrides::state_dir`] puts the Squids of `layout` in (empty
+    /// without it): they must exist before Squid starts.
+    pub fn state_dirs(&self, layout: Layout) -> Vec<PathBuf> {
+        match &self.state_dir {
+            None => Vec::new(),
+            Some(dir) => layout
+                .instances()
+                .iter()
+                .map(|(name, _)| dir.join(name))
+                .collect(),
+        }
+    }
+}
+
+/// Every file of one Squid in `dir`, with a demo-sized cache.
+fn in_state_dir(i: &mut SquidInstance, dir: &Path) {
+    i.pid_filename = dir.join("squid.pid");
+    i.cache_log = dir.join("cache.log");
+    i.access_log = dir.join("access.log");
+    i.cache_dir = dir.join("cache");
+    i.coredump_dir = dir.to_path_buf();
+    i.cache_dir_mb = i.cache_dir_mb.min(DEMO_CACHE_DIR_MB);
+    i.cache_mem_mb = i.cache_mem_mb.min(DEMO_CACHE_MEM_MB);
+}
