@@ -291,6 +291,8 @@ pub struct StackOptions {
     pub storeid_config: Option<PathBuf>,
     /// Also start an anonymous s3s-fs; `ANON_ENDPOINT` in `extra_routes` names it.
     pub anonymous_s3: bool,
+    /// `concurrency=` of the helpers (default: the sample's).
+    pub helper_concurrency: Option<u32>,
 }
 
 impl Default for StackOptions {
@@ -301,6 +303,7 @@ impl Default for StackOptions {
             extra_routes: String::new(),
             storeid_config: None,
             anonymous_s3: false,
+            helper_concurrency: None,
         }
     }
 }
@@ -371,6 +374,9 @@ impl Stack {
             p.rewrite_command = Some(helper("s3squid-rewrite", &storeid_conf));
         }
         p.cache_effective_user = is_root().then(|| "proxy".to_owned());
+        if let Some(c) = opts.helper_concurrency {
+            p.helper_concurrency = c;
+        }
         for (inst, tag) in [
             (&mut p.edge, "edge"),
             (&mut p.signer, "signer"),

@@ -186,3 +186,102 @@ fn index_and_redirects_single() {
 fn index_and_redirects_two_tier() {
     index_and_redirects(Layout::TwoTier);
 }
+
+const PUBLIC_ROUTE: &str = r#"
+[[route]]
+name = "public"
+public = "http://images.example.com/public/"
+bucket = "open"
+region = "us-east-1"
+endpoint = "ANON_ENDPOINT"
+addressing = "path"
+auth = "none"
+"#;
+
+/// An `auth = "none"` route through s3squid-rewrite (the rewrite layout, no ICAP): miss
+/// then hit; PUT, DELETE, listings and the bucket root refused before S3; a signed route's
+/// URL is never sent unsigned. With `concurrency` 0 and 8.
+fn unsigned_route_through_rewrite(concurrency: u32) {
+    let sb = Sandbox::new(&format!("rewrite-c{concurrency}"));
+    let opts = StackOptions {
+        extra_routes: PUBLIC_ROUTE.to_owned(),
+        anonymous_s3: true,
+        helper_concurrency: Some(concurrency),
+        ..StackOptions::default()
+    };
+    let st = Stack::start(&sb, Layout::Rewrite, opts);
+    let anon = st.anon.as_ref().unwrap();
+    anon.bucket("open");
+    let keys = [
+        "plain/hello.txt",
+        "with space/a b.jpg",
+        "plus+sign/c++ notes.txt",
+        "unicode/naïve café.txt",
+    ];
+    for k in keys {
+        anon.put("open", k, crate::body_of(k).as_slice());
+        let path = format!("/public/{}", s3map::pct::encode_path(k));
+        for _ in 0..2 {
+            let r = st.get(&path);
+            assert_eq!((r.status, r.body.clone()), (200, crate::body_of(k)), "{k}");
+        }
+        assert_eq!(anon.count("GetObject", k), 1, "{k}: miss then hit");
+    }
+    let log = st.front.access_n(keys.len() * 2);
+    assert_eq!(
+        log.iter().filter(|a| a.hit()).count(),
+        keys.len(),
+        "{log:#?}"
+    );
+    let before = anon.requests();
+    let port = st.front.port;
+    let host = [("Host", s3squid_e2e::squid::PUBLIC_HOST)];
+    for line in [
+        "PUT /public/plain/hello.txt HTTP/1.1",
+        "DELETE /public/plain/hello.txt HTTP/1.1",
+        "GET /public/?list-type=2 HTTP/1.1",
+        "GET /public/ HTTP/1.1",
+        "GET /public/plain/hello.txt?acl HTTP/1.1",
+    ] {
+        let r = s3squid_e2e::http::raw(port, line, &host);
+        assert_eq!(r.status, 403, "{line}");
+    }
+    assert_eq!(anon.requests(), before, "refused requests never reached S3");
+    // A signed route under a Squid without the signer: never fetched unsigned.
+    st.s3.put("photos", "secret.jpg", b"s");
+    let r = st.get("/photos/secret.jpg");
+    assert!(r.status >= 500, "{}", r.status);
+    assert_eq!(st.s3.requests(), 0);
+}
+
+#[test]
+fn unsigned_route_through_rewrite_concurrency_0() {
+    unsigned_route_through_rewrite(0);
+}
+
+#[test]
+fn unsigned_route_through_rewrite_concurrency_8() {
+    unsigned_route_through_rewrite(8);
+}
+
+/// The single layout with `concurrency=0` helpers (no channel IDs): miss then hit.
+#[test]
+fn single_layout_with_concurrency_0() {
+    let sb = Sandbox::new("single-c0");
+    let opts = StackOptions {
+        helper_concurrency: Some(0),
+        ..StackOptions::default()
+    };
+    let st = Stack::start(&sb, Layout::Single, opts);
+    for k in [
+        "plain/hello.txt",
+        "question/why?.txt",
+        "percent/%41 literal.txt",
+    ] {
+        st.s3.put("photos", k, &crate::body_of(k));
+        for _ in 0..2 {
+            assert_eq!(st.get(&crate::public_path(k)).body, crate::body_of(k));
+        }
+        assert_eq!(st.s3.count("GetObject", k), 1, "{k}");
+    }
+}
