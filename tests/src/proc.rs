@@ -71,3 +71,41 @@ impl Drop for Proc {
         self.stop(Duration::from_secs(5));
     }
 }
+
+/// PIDs of the processes whose parent is `parent` and whose command name is `comm` (read
+/// from /proc), so a test can signal a helper Squid started — by PID, never by name.
+pub fn children_named(parent: u32, comm: &str) -> Vec<u32> {
+    let mut out = Vec::new();
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return out;
+    };
+    for e in dir.flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        // pid (comm) state ppid ...; comm may contain spaces, so split at the last ')'.
+        let Some((head, tail)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        let name = head.split_once('(').map(|(_, n)| n).unwrap_or("");
+        let ppid = tail
+            .split_whitespace()
+            .nth(1)
+            .and_then(|p| p.parse::<u32>().ok());
+        // The kernel truncates comm to 15 bytes.
+        if ppid == Some(parent) && comm.starts_with(name) && !name.is_empty() {
+            out.push(pid);
+        }
+    }
+    out
+}
+
+/// Sends a signal to a PID.
+pub fn signal_pid(pid: u32, sig: &str) {
+    let _ = Command::new("kill")
+        .args([&format!("-{sig}"), &pid.to_string()])
+        .status();
+}

@@ -4,8 +4,10 @@
 #![allow(clippy::unwrap_used)] // test code: a panic is a test failure with its location
 
 mod failures;
+mod faults;
 mod first_light;
 mod helpers;
+mod outage;
 
 /// The bytes stored for a key: distinct per key, so a wrong object cannot pass.
 pub fn body_of(key: &str) -> Vec<u8> {
