@@ -145,10 +145,11 @@ fn signer_frozen(layout: Layout) {
         recovery <= Duration::from_secs(45),
         "recovery took {recovery:?}"
     );
-    let log = st.signer.as_ref().unwrap_or(&st.front).cache_log_text();
+    let log = st.front.access();
     assert!(
-        log.contains("icap") || log.contains("ICAP"),
-        "Squid noticed the frozen service"
+        log.iter()
+            .any(|a| a.action == "TCP_REFRESH_FAIL_OLD" && a.url.ends_with("/stale.jpg")),
+        "the stale copy was served after a failed refresh: {log:#?}"
     );
 }
 
