@@ -1,0 +1,182 @@
+//! The helper binaries as Squid runs them: real processes, stdin/stdout, exit codes.
+#![allow(clippy::unwrap_used)] // test code: a panic is a test failure with its location
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+const CONFIG: &str = r#"
+[[route]]
+name = "photos"
+public = "http://images.example.com/photos/"
+bucket = "photos"
+region = "us-east-1"
+endpoint = "http://127.0.0.1:9000"
+addressing = "path"
+
+[[route]]
+name = "public"
+public = "http://cdn.example.com/"
+bucket = "open-bucket"
+region = "us-east-1"
+endpoint = "http://127.0.0.1:9001"
+auth = "none"
+"#;
+
+struct Run {
+    stdout: String,
+    stderr: String,
+    code: Option<i32>,
+}
+
+fn run(bin: &str, config: Option<&str>, input: &[u8], extra: &[&str]) -> Run {
+    let dir = std::env::temp_dir().join(format!(
+        "s3squid-helper-{}-{}",
+        std::process::id(),
+        input.len()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cfg = dir.join("s3squid.toml");
+    if let Some(c) = config {
+        std::fs::write(&cfg, c).unwrap();
+    }
+    let mut child = Command::new(bin)
+        .arg("--config")
+        .arg(&cfg)
+        .arg("--state-dir")
+        .arg(dir.join("state"))
+        .args(extra)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    let out = child.wait_with_output().unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    Run {
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        code: out.status.code(),
+    }
+}
+
+const STOREID: &str = env!("CARGO_BIN_EXE_s3squid-storeid");
+const REWRITE: &str = env!("CARGO_BIN_EXE_s3squid-rewrite");
+
+#[test]
+fn storeid_answers_every_line_with_and_without_channels() {
+    let secret_url = "http://127.0.0.1:9000/photos/a%20b.jpg?X-Amz-Security-Token=TOPSECRETTOKEN&X-Amz-Signature=00";
+    let mut input = format!(
+        "1 http://images.example.com/photos/a%20b.jpg 192.0.2.7/192.0.2.7 - GET myip=10.0.0.1 myport=3128\n\
+         2 {secret_url} 192.0.2.7/192.0.2.7 - GET myip=10.0.0.1 myport=3128\n\
+         3 http://elsewhere.example.com/x\n\
+         http://images.example.com/photos/q%22uote\r\n\
+         \n"
+    )
+    .into_bytes();
+    input.extend_from_slice(b"4 http://images.example.com/photos/\xff\n");
+    input.extend_from_slice(b"5 http://images.example.com/photos/a\x00b\n");
+    input.extend_from_slice(
+        format!(
+            "6 http://images.example.com/photos/{}\n",
+            "x".repeat(20_000)
+        )
+        .as_bytes(),
+    );
+    input.extend_from_slice(b"7 http://images.example.com/photos/last");
+    let r = run(STOREID, Some(CONFIG), &input, &["--log-level", "debug"]);
+    assert_eq!(r.code, Some(0), "exits 0 on EOF");
+    let want = [
+        "1 OK store-id=\"http://s3.squid.internal/v1/127.0.0.1:9000/photos/a%20b.jpg\"",
+        "2 OK store-id=\"http://s3.squid.internal/v1/127.0.0.1:9000/photos/a%20b.jpg\"",
+        "3 ERR",
+        "OK store-id=\"http://s3.squid.internal/v1/127.0.0.1:9000/photos/q%22uote\"",
+        "BH message=\"empty request line\"",
+        "4 BH message=\"request line is not UTF-8\"",
+        "5 BH message=\"request line has a control character\"",
+        "6 BH message=\"request line too long\"",
+        "7 OK store-id=\"http://s3.squid.internal/v1/127.0.0.1:9000/photos/last\"",
+    ];
+    assert_eq!(
+        r.stdout.lines().collect::<Vec<_>>(),
+        want,
+        "only replies on stdout, one per line"
+    );
+    assert!(
+        !r.stderr.contains("TOPSECRETTOKEN") && !r.stderr.contains("elsewhere"),
+        "never logs input lines: {}",
+        r.stderr
+    );
+}
+
+#[test]
+fn rewrite_answers_per_route() {
+    let input = "1 http://cdn.example.com/a+b.txt 192.0.2.7/192.0.2.7 - GET myip=10.0.0.1 myport=3128\n\
+                 2 http://images.example.com/photos/a.jpg 192.0.2.7/192.0.2.7 - GET myip=10.0.0.1 myport=3128\n\
+                 3 http://cdn.example.com/?list-type=2 192.0.2.7/192.0.2.7 - GET myip=10.0.0.1 myport=3128\n\
+                 4 http://cdn.example.com/a 192.0.2.7/192.0.2.7 - DELETE myip=10.0.0.1 myport=3128\n";
+    let r = run(REWRITE, Some(CONFIG), input.as_bytes(), &[]);
+    assert_eq!(r.code, Some(0));
+    assert_eq!(
+        r.stdout.lines().collect::<Vec<_>>(),
+        [
+            "1 OK rewrite-url=\"http://127.0.0.1:9001/open-bucket/a%2Bb.txt\"",
+            "2 ERR",
+            "3 OK rewrite-url=\"http://refused.s3squid.invalid/403\"",
+            "4 OK rewrite-url=\"http://refused.s3squid.invalid/405\"",
+        ]
+    );
+}
+
+/// A missing or broken config never makes a helper exit: BH for every line, the reason on
+/// stderr, exit 0 at EOF.
+#[test]
+fn broken_or_missing_config_answers_bh_and_never_exits_early() {
+    for (config, why) in [
+        (None, "cannot read"),
+        (Some("[[route]]\nname = 1\n"), "s3squid.toml:2: "),
+    ] {
+        for bin in [STOREID, REWRITE] {
+            let r = run(
+                bin,
+                config,
+                b"1 http://images.example.com/photos/a\nhttp://x/\n",
+                &[],
+            );
+            assert_eq!(r.code, Some(0), "{bin}");
+            let lines: Vec<_> = r.stdout.lines().collect();
+            assert_eq!(lines.len(), 2, "{bin}: {lines:?}");
+            assert!(
+                lines[0].starts_with("1 BH message=\"") && lines[1].starts_with("BH message=\""),
+                "{lines:?}"
+            );
+            assert!(r.stderr.contains(why), "{bin}: {}", r.stderr);
+        }
+    }
+}
+
+/// A write error on stdout (Squid went away) ends the helper quietly.
+#[test]
+fn closed_stdout_ends_quietly() {
+    let dir = std::env::temp_dir().join(format!("s3squid-helper-epipe-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("c.toml"), CONFIG).unwrap();
+    let mut child = Command::new(STOREID)
+        .arg("--config")
+        .arg(dir.join("c.toml"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let mut stdin = child.stdin.take().unwrap();
+    let _ = stdin.write_all(b"1 http://images.example.com/photos/a\n");
+    let _ = stdin.flush();
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert!(status.success(), "{status:?}");
+    assert!(!err.contains("panicked"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
