@@ -7,6 +7,7 @@
 //!                    [--listen ADDR]... [--signer-listen IP:PORT] [--state-dir DIR]
 //!                    [--storeid-command CMD] [--rewrite-command CMD] [--user USER]
 //!                    [--concurrency N] [--access-log-stdio]
+//! s3squid revert     [--config PATH] [--state-dir DIR]
 //! s3squid help [COMMAND] | --help | -h | COMMAND --help
 //! s3squid --version
 //! ```
@@ -32,6 +33,8 @@ pub enum Topic {
     Explain,
     /// `squid-conf`.
     SquidConf,
+    /// `revert`.
+    Revert,
 }
 
 /// A parsed command line.
@@ -54,6 +57,13 @@ pub enum Command {
         method: String,
         /// The absolute URL, as Squid hands it to s3squid.
         url: String,
+    },
+    /// Put the previous configuration back.
+    Revert {
+        /// The config file to restore.
+        config: PathBuf,
+        /// Where s3squid-icap keeps the last good and previous configurations.
+        state_dir: PathBuf,
     },
     /// Render squid.conf files.
     SquidConf {
@@ -92,18 +102,34 @@ Usage:
   s3squid explain    [--config PATH] [--method METHOD] URL
   s3squid squid-conf --layout two-tier|single|rewrite [--config PATH] [--out-dir DIR]
                      [OPTIONS]
+  s3squid revert     [--config PATH] [--state-dir DIR]
   s3squid help [COMMAND]
 
 Commands:
   check       validate the configuration file
   explain     show what s3squid does with one request URL
   squid-conf  print the squid.conf files for a layout
+  revert      put back the configuration before the last one s3squid-icap applied
 
 Every command reads the configuration file given by --config (default
 /etc/s3squid/s3squid.toml). `s3squid COMMAND --help` describes a command.
 
 Exit status: 0 success, 64 the configuration is invalid or unreadable, 2 bad usage,
 74 output could not be written.
+";
+
+const REVERT_HELP: &str = "\
+Usage: s3squid revert [--config PATH] [--state-dir DIR]
+
+s3squid-icap keeps the last configuration it applied and the one before it in its state
+directory (default /var/lib/s3squid: last-good.toml, previous.toml). `revert` validates
+previous.toml and writes it over the configuration file (default
+/etc/s3squid/s3squid.toml), keeping the file it replaces as DIR/reverted-from.toml.
+s3squid-icap notices the change within 2 seconds (or send it SIGHUP); run
+`squid -k reconfigure` so the helpers load it too.
+
+Use it to undo a switch or an edit in one command: flip `signing = \"off\"` or
+`pass_through = true`, and `s3squid revert` puts the previous state back.
 ";
 
 const CHECK_HELP: &str = "\
@@ -193,6 +219,7 @@ pub fn help(topic: Topic) -> &'static str {
         Topic::Check => CHECK_HELP,
         Topic::Explain => EXPLAIN_HELP,
         Topic::SquidConf => SQUID_CONF_HELP,
+        Topic::Revert => REVERT_HELP,
     }
 }
 
@@ -322,6 +349,7 @@ fn topic_of(command: &str) -> Option<Topic> {
         "check" => Some(Topic::Check),
         "explain" => Some(Topic::Explain),
         "squid-conf" => Some(Topic::SquidConf),
+        "revert" => Some(Topic::Revert),
         _ => None,
     }
 }
@@ -381,6 +409,25 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
             })
         }
         Topic::SquidConf => squid_conf(rest),
+        Topic::Revert => {
+            let mut p = split(
+                rest,
+                &[("--config", Kind::Value), ("--state-dir", Kind::Value)],
+                topic,
+            )?;
+            if p.help {
+                return Ok(Command::Help(topic));
+            }
+            p.no_positionals(topic)?;
+            let state_dir = PathBuf::from(
+                p.take("--state-dir")
+                    .unwrap_or_else(|| s3map::lastgood::DEFAULT_STATE_DIR.to_owned()),
+            );
+            Ok(Command::Revert {
+                config: p.config(),
+                state_dir,
+            })
+        }
         Topic::Main => Err(usage(Topic::Main, "no command given")),
     }
 }

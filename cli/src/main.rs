@@ -54,6 +54,7 @@ fn run(argv: &[String]) -> ExitCode {
             Ok(cfg) => emit(&report::explain(&cfg, &method, &url)),
             Err(code) => code,
         },
+        Command::Revert { config, state_dir } => revert(&config, &state_dir),
         Command::SquidConf {
             config,
             layout,
@@ -142,4 +143,52 @@ fn write_files(dir: &Path, files: &[(String, String)]) -> ExitCode {
         written.push_str(&format!("wrote {}\n", path.display()));
     }
     emit(&written)
+}
+
+/// `s3squid revert`: validates `previous.toml` and writes it over the config file.
+fn revert(config: &std::path::Path, state_dir: &std::path::Path) -> ExitCode {
+    use s3map::lastgood::{write_atomic, PREVIOUS};
+    let previous = state_dir.join(PREVIOUS);
+    let (cfg, text) = match s3map::config::Config::load_text(&previous) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!(
+                "s3squid: nothing to revert to: {}",
+                s3map::cli::config_report(&previous, &e)
+            );
+            return ExitCode::from(s3map::cli::EXIT_CONFIG);
+        }
+    };
+    let (Some(dir), Some(name)) = (config.parent(), config.file_name().and_then(|n| n.to_str()))
+    else {
+        eprintln!("s3squid: {} is not a file path", config.display());
+        return ExitCode::from(EXIT_USAGE);
+    };
+    if let Ok(current) = std::fs::read_to_string(config) {
+        if let Err(e) = write_atomic(state_dir, "reverted-from.toml", &current) {
+            eprintln!(
+                "s3squid: cannot keep the current file in {}: {e}",
+                state_dir.display()
+            );
+            return ExitCode::from(EXIT_IO);
+        }
+    }
+    let dir = if dir.as_os_str().is_empty() {
+        std::path::Path::new(".")
+    } else {
+        dir
+    };
+    match write_atomic(dir, name, &text) {
+        Ok(_) => emit(&format!(
+            "reverted {} to {} ({} routes); the replaced file is {}\ns3squid-icap reloads it within 2 s; run `squid -k reconfigure` for the helpers\n",
+            config.display(),
+            previous.display(),
+            cfg.routes.len(),
+            state_dir.join("reverted-from.toml").display()
+        )),
+        Err(e) => {
+            eprintln!("s3squid: cannot write {}: {e}", config.display());
+            ExitCode::from(EXIT_IO)
+        }
+    }
 }

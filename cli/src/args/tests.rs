@@ -77,7 +77,13 @@ fn help_and_version() {
         Ok(Command::Help(Topic::SquidConf))
     );
     assert_eq!(parse(&args("--version")), Ok(Command::Version));
-    for t in [Topic::Main, Topic::Check, Topic::Explain, Topic::SquidConf] {
+    for t in [
+        Topic::Main,
+        Topic::Check,
+        Topic::Explain,
+        Topic::SquidConf,
+        Topic::Revert,
+    ] {
         assert!(help(t).starts_with("Usage") || help(t).starts_with("s3squid:"));
     }
 }
@@ -256,4 +262,23 @@ fn every_layout_parses_and_the_help_names_every_option() {
             "--help does not describe {option}"
         );
     }
+}
+
+#[test]
+fn revert_arguments() {
+    assert_eq!(
+        parse(&args("revert --config /etc/x.toml --state-dir /var/lib/y")),
+        Ok(Command::Revert {
+            config: "/etc/x.toml".into(),
+            state_dir: "/var/lib/y".into()
+        })
+    );
+    assert_eq!(
+        parse(&args("revert")),
+        Ok(Command::Revert {
+            config: s3map::config::DEFAULT_CONFIG_PATH.into(),
+            state_dir: s3map::lastgood::DEFAULT_STATE_DIR.into()
+        })
+    );
+    assert!(parse(&args("revert extra")).is_err());
 }
