@@ -29,7 +29,7 @@ pub trait Extra: Send + Sync + 'static {
 pub async fn run(
     listener: TcpListener,
     svc: Arc<Service>,
-    extra: Arc<dyn Extra>,
+    extra: Vec<Arc<dyn Extra>>,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
     let permits = Arc::new(Semaphore::new(MAX_ADMIN_CONNECTIONS));
@@ -63,7 +63,7 @@ pub async fn run(
             })
             .await;
             let response = match read {
-                Ok(true) => respond(&buf, &svc, extra.as_ref()),
+                Ok(true) => respond(&buf, &svc, &extra),
                 _ => http(400, "text/plain", "bad request\n"),
             };
             let _ =
@@ -74,7 +74,7 @@ pub async fn run(
     }
 }
 
-fn respond(req: &[u8], svc: &Service, extra: &dyn Extra) -> String {
+fn respond(req: &[u8], svc: &Service, extra: &[Arc<dyn Extra>]) -> String {
     let line = req.split(|&b| b == b'\r').next().unwrap_or(b"");
     let mut parts = line.split(|&b| b == b' ');
     let (method, path) = (parts.next().unwrap_or(b""), parts.next().unwrap_or(b""));
@@ -82,14 +82,15 @@ fn respond(req: &[u8], svc: &Service, extra: &dyn Extra) -> String {
         (b"GET", b"/metrics") => http(
             200,
             "text/plain; version=0.0.4",
-            &svc.metrics.render(&extra.metrics()),
+            &svc.metrics
+                .render(&extra.iter().map(|e| e.metrics()).collect::<String>()),
         ),
         (b"GET", b"/healthz") => {
             let st = svc.state();
             let body = format!(
                 "ok\nconfig_generation {}\n{}",
                 st.generation,
-                extra.health()
+                extra.iter().map(|e| e.health()).collect::<String>()
             );
             http(200, "text/plain", &body)
         }

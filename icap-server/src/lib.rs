@@ -15,6 +15,7 @@ pub mod http;
 pub mod limits;
 pub mod metrics;
 pub mod policy;
+pub mod probe;
 pub mod reload;
 pub mod respond;
 pub mod server;

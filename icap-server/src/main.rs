@@ -98,6 +98,8 @@ fn run(args: CommonArgs, config: Config, text: &str) -> anyhow::Result<()> {
         let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
             let _ = rx.wait_for(|s| *s).await;
         };
+        let probes = Arc::new(s3squid_icap::probe::Probes::default());
+        tokio::spawn(probes.clone().run(svc.clone()));
         if let Some(addr) = config.icap.metrics_listen {
             let admin = tokio::net::TcpListener::bind(addr)
                 .await
@@ -106,10 +108,11 @@ fn run(args: CommonArgs, config: Config, text: &str) -> anyhow::Result<()> {
                 "metrics on http://{}/metrics and /healthz",
                 admin.local_addr()?
             );
+            let extra: Vec<Arc<dyn s3squid_icap::admin::Extra>> = vec![creds.clone(), probes];
             tokio::spawn(s3squid_icap::admin::run(
                 admin,
                 svc.clone(),
-                creds.clone(),
+                extra,
                 stopped(stop_rx.clone()),
             ));
         }

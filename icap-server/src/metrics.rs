@@ -49,6 +49,8 @@ pub struct Metrics {
     pub config_reloads: AtomicU64,
     /// Reloads rejected (invalid file); the previous config kept serving.
     pub config_reload_failures: AtomicU64,
+    /// Probe rounds completed.
+    pub probes: AtomicU64,
 }
 
 impl Metrics {

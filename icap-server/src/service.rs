@@ -25,6 +25,8 @@ pub struct State {
     pub idle_timeout: Duration,
     /// 1 at start, +1 per applied reload.
     pub generation: u64,
+    /// Time between active probes (zero: off).
+    pub probe_interval: Duration,
 }
 
 impl State {
@@ -150,5 +152,6 @@ fn build_state(config: &Config, max_connections: usize, generation: u64) -> Stat
         path: format!("/{}", icap.service),
         idle_timeout: Duration::from_secs(icap.idle_timeout_secs),
         generation,
+        probe_interval: Duration::from_secs(icap.probe_interval_secs),
     }
 }

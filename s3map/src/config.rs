@@ -40,6 +40,9 @@ pub struct IcapConfig {
     /// Where `/metrics` and `/healthz` are served (`metrics_listen`, default
     /// `127.0.0.1:9344`; `""` turns them off).
     pub metrics_listen: Option<SocketAddr>,
+    /// Seconds between active probes of the routes that name a `probe_key`
+    /// (`probe_interval`, default 60, 1..=86400; 0 turns probing off).
+    pub probe_interval_secs: u64,
 }
 
 impl Default for IcapConfig {
@@ -53,6 +56,7 @@ impl Default for IcapConfig {
             options_ttl_secs: 300,
             pass_through: false,
             metrics_listen: Some(SocketAddr::from(([127, 0, 0, 1], 9344))),
+            probe_interval_secs: 60,
         }
     }
 }
@@ -128,6 +132,7 @@ struct RawIcap {
     options_ttl: Option<Spanned<i64>>,
     pass_through: Option<bool>,
     metrics_listen: Option<Spanned<String>>,
+    probe_interval: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -145,6 +150,7 @@ struct RawRoute {
     index: Option<Spanned<String>>,
     redirect: Option<Vec<Spanned<RawRedirect>>>,
     signing: Option<Spanned<String>>,
+    probe_key: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -320,6 +326,12 @@ fn validate_icap(raw: RawIcap, c: &mut Collector) -> IcapConfig {
         icap.options_ttl_secs = n as u64;
     }
     icap.pass_through = raw.pass_through.unwrap_or(false);
+    if let Some(n) = raw
+        .probe_interval
+        .and_then(|v| int_in(v, 0, 86_400, "icap.probe_interval", c))
+    {
+        icap.probe_interval_secs = n as u64;
+    }
     if let Some(m) = raw.metrics_listen {
         if m.get_ref().is_empty() {
             icap.metrics_listen = None;
@@ -443,6 +455,19 @@ fn validate_route(raw: RawRoute, start: usize, c: &mut Collector) -> Option<Rout
         }
     };
     let key_prefix = raw.key_prefix.map(Spanned::into_inner).unwrap_or_default();
+    let probe_key = raw.probe_key.and_then(|k| {
+        let v = k.get_ref();
+        let ok = !v.is_empty()
+            && v.len() <= crate::limits::MAX_KEY_BYTES
+            && !v.chars().any(char::is_control);
+        if !ok {
+            c.at(
+                k.span().start,
+                "probe_key must be a non-empty S3 key without control characters",
+            );
+        }
+        ok.then(|| k.into_inner())
+    });
     if key_prefix.len() > crate::limits::MAX_KEY_BYTES
         || key_prefix.bytes().any(|b| b < 0x20 || b == 0x7f)
     {
@@ -492,6 +517,7 @@ fn validate_route(raw: RawRoute, start: usize, c: &mut Collector) -> Option<Rout
         index,
         redirects,
         signing: signing?,
+        probe_key,
     })
 }
 

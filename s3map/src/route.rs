@@ -103,6 +103,10 @@ pub struct Route {
     /// leaves the route's requests unchanged (ICAP 204): cached copies are served through
     /// the store ID, misses fail with a 5xx, nothing reaches S3 unsigned.
     pub signing: bool,
+    /// A key s3squid-icap sends a signed HEAD for, periodically, to check that S3 is
+    /// reachable, accepts the signature, and agrees on the time (`probe_key`, none by
+    /// default).
+    pub probe_key: Option<String>,
 }
 
 /// A redirect of a route: `from` is a key relative to the route (decoded), exact, or a

@@ -216,3 +216,73 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// The active probe: a signed HEAD for the route's `probe_key` reports reachability,
+/// whether S3 accepts the signature, and the clock offset — with right and wrong keys, and
+/// with S3 down.
+#[test]
+fn active_probe_reports_reachability_signature_and_clock() {
+    let sb = Sandbox::new("probe");
+    let mut s3 = s3squid_e2e::s3::S3::start(&sb);
+    s3.put("photos", "probe.txt", b"ok");
+    let start = |secret: &str, name: &str| {
+        let (port, metrics_port) = (s3squid_e2e::free_port(), s3squid_e2e::free_port());
+        let dir = sb.path(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        let config = dir.join("s3squid.toml");
+        let text = s3squid_e2e::squid::config_text(port, metrics_port, &s3, "")
+            .replace("[icap]\n", "[icap]\nprobe_interval = 1\n")
+            .replace(
+                "auth = \"sigv4\"",
+                "auth = \"sigv4\"\nprobe_key = \"probe.txt\"",
+            );
+        std::fs::write(&config, text).unwrap();
+        let creds = s3squid_e2e::squid::static_creds(s3squid_e2e::ACCESS_KEY, secret);
+        let icap = s3squid_e2e::squid::Icap::start(&sb, config, port, metrics_port, creds);
+        wait_until(20, "a probe round", || {
+            icap.metrics()
+                .contains("s3squid_icap_probe_up{route=\"photos\"}")
+        });
+        icap
+    };
+    let good = start(SECRET_KEY, "good");
+    assert_eq!(good.metric("s3squid_icap_probe_up{route=\"photos\"}"), 1.0);
+    assert_eq!(
+        good.metric("s3squid_icap_probe_signature_ok{route=\"photos\"}"),
+        1.0
+    );
+    assert_eq!(
+        good.metric("s3squid_icap_probe_status{route=\"photos\"}"),
+        200.0
+    );
+    assert!(
+        good.metric("s3squid_icap_probe_clock_offset_seconds{route=\"photos\"}")
+            .abs()
+            <= 2.0
+    );
+    let bad = start("not-the-secret", "bad");
+    assert_eq!(bad.metric("s3squid_icap_probe_up{route=\"photos\"}"), 1.0);
+    assert_eq!(
+        bad.metric("s3squid_icap_probe_signature_ok{route=\"photos\"}"),
+        0.0
+    );
+    assert_eq!(
+        bad.metric("s3squid_icap_probe_status{route=\"photos\"}"),
+        403.0
+    );
+    s3.stop();
+    wait_until(20, "the probe to see S3 down", || {
+        good.metric("s3squid_icap_probe_up{route=\"photos\"}") == 0.0
+    });
+    let health =
+        String::from_utf8(s3squid_e2e::http::get(good.metrics_port, "127.0.0.1", "/healthz").body)
+            .unwrap();
+    assert!(
+        health.starts_with("ok\n") && health.contains("probe photos: up=false"),
+        "{health}"
+    );
+    assert!(
+        health.contains("credentials valid (environment)"),
+        "{health}"
+    );
+}

@@ -1,0 +1,284 @@
+//! The active probe: every `probe_interval` seconds, for each route with a `probe_key`, a
+//! HEAD for that key — presigned like any request for `sigv4` routes — reports whether the
+//! endpoint is reachable, whether S3 accepts the signature, and how far S3's clock (its
+//! `Date` header) is from ours. Results are exported in `/metrics` and `/healthz`.
+
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use s3map::decide::Method;
+use s3map::presign::presign;
+use s3map::route::Auth;
+
+use crate::service::Service;
+
+/// How long one probe request may take.
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// One route's last probe.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProbeResult {
+    /// The route probed.
+    pub route: String,
+    /// An HTTP answer came back.
+    pub up: bool,
+    /// S3 accepted the request's authentication (2xx, or 404 for a missing key).
+    pub signature_ok: bool,
+    /// The HTTP status (0: no answer; -1: not probed, no credentials).
+    pub status: i32,
+    /// S3's `Date` minus our clock, seconds (0 when unknown).
+    pub clock_offset_secs: i64,
+    /// How long the request took.
+    pub took: Duration,
+}
+
+/// The probe results, shared with `/metrics`.
+#[derive(Default)]
+pub struct Probes {
+    results: Mutex<Vec<ProbeResult>>,
+}
+
+impl Probes {
+    /// The last results.
+    pub fn results(&self) -> Vec<ProbeResult> {
+        self.results.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+
+    /// Probes forever (until the task is dropped) at the interval of the configuration in
+    /// force; interval 0 pauses probing.
+    pub async fn run(self: Arc<Self>, svc: Arc<Service>) {
+        let client = match reqwest::Client::builder()
+            .timeout(PROBE_TIMEOUT)
+            .no_proxy()
+            .build()
+        {
+            Ok(c) => c,
+            Err(e) => {
+                log::error!("probe disabled: cannot build an HTTP client: {e}");
+                return;
+            }
+        };
+        loop {
+            let st = svc.state();
+            let interval = st.probe_interval;
+            if interval.is_zero() {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                continue;
+            }
+            let mut out = Vec::new();
+            for route in st.policy.table.routes().iter() {
+                let Some(key) = &route.probe_key else {
+                    continue;
+                };
+                let now = SystemTime::now();
+                let url = route.object_url(key);
+                let url = match route.auth {
+                    Auth::None => url,
+                    Auth::SigV4 => match svc.credentials(now) {
+                        Some(c) => match presign(
+                            Method::Head,
+                            &url,
+                            &route.region,
+                            &c,
+                            now,
+                            Duration::from_secs(60),
+                        ) {
+                            Ok(u) => u,
+                            Err(_) => continue,
+                        },
+                        None => {
+                            out.push(ProbeResult {
+                                route: route.name.clone(),
+                                up: false,
+                                signature_ok: false,
+                                status: -1,
+                                clock_offset_secs: 0,
+                                took: Duration::ZERO,
+                            });
+                            continue;
+                        }
+                    },
+                };
+                out.push(probe_one(&client, &route.name, &url).await);
+            }
+            for r in &out {
+                if !r.up || !r.signature_ok || r.clock_offset_secs.abs() > 60 {
+                    log::warn!(
+                        "probe {}: up={} signature_ok={} status={} clock_offset={}s",
+                        r.route,
+                        r.up,
+                        r.signature_ok,
+                        r.status,
+                        r.clock_offset_secs
+                    );
+                } else {
+                    log::debug!(
+                        "probe {}: ok in {:?}, clock offset {}s",
+                        r.route,
+                        r.took,
+                        r.clock_offset_secs
+                    );
+                }
+            }
+            if let Ok(mut g) = self.results.lock() {
+                *g = out;
+            }
+            svc.metrics.probes.fetch_add(1, Relaxed);
+            tokio::time::sleep(interval).await;
+        }
+    }
+}
+
+async fn probe_one(client: &reqwest::Client, route: &str, url: &str) -> ProbeResult {
+    let t0 = Instant::now();
+    let sent = SystemTime::now();
+    match client.head(url).send().await {
+        Ok(resp) => {
+            let status = resp.status().as_u16();
+            let offset = resp
+                .headers()
+                .get("date")
+                .and_then(|d| d.to_str().ok())
+                .and_then(parse_http_date)
+                .map(|t| unix(t) - unix(sent + t0.elapsed() / 2))
+                .unwrap_or(0);
+            ProbeResult {
+                route: route.to_owned(),
+                up: true,
+                signature_ok: (200..300).contains(&status) || status == 404,
+                status: i32::from(status),
+                clock_offset_secs: offset,
+                took: t0.elapsed(),
+            }
+        }
+        Err(_) => ProbeResult {
+            route: route.to_owned(),
+            up: false,
+            signature_ok: false,
+            status: 0,
+            clock_offset_secs: 0,
+            took: t0.elapsed(),
+        },
+    }
+}
+
+fn unix(t: SystemTime) -> i64 {
+    match t.duration_since(SystemTime::UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+        Err(e) => -i64::try_from(e.duration().as_secs()).unwrap_or(i64::MAX),
+    }
+}
+
+/// Parses an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`, RFC 9110 §5.6.7).
+pub fn parse_http_date(s: &str) -> Option<SystemTime> {
+    let (_, rest) = s.split_once(", ")?;
+    let mut p = rest.split(' ');
+    let (day, mon, year, time, gmt) = (p.next()?, p.next()?, p.next()?, p.next()?, p.next()?);
+    if gmt != "GMT" || p.next().is_some() {
+        return None;
+    }
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let m = MONTHS.iter().position(|x| *x == mon)? as i64 + 1;
+    let d: i64 = day.parse().ok()?;
+    let y: i64 = year.parse().ok()?;
+    let mut t = time.split(':').map(|x| x.parse::<i64>().ok());
+    let (hh, mm, ss) = (t.next()??, t.next()??, t.next()??);
+    if !(1..=31).contains(&d) || hh > 23 || mm > 59 || ss > 60 || y < 1970 {
+        return None;
+    }
+    // Days from civil (Howard Hinnant).
+    let y2 = if m <= 2 { y - 1 } else { y };
+    let era = y2.div_euclid(400);
+    let yoe = y2 - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = days * 86_400 + hh * 3600 + mm * 60 + ss;
+    Some(SystemTime::UNIX_EPOCH + Duration::from_secs(u64::try_from(secs).ok()?))
+}
+
+impl crate::admin::Extra for Probes {
+    fn metrics(&self) -> String {
+        let rs = self.results();
+        let mut o = String::new();
+        for (name, help) in [
+            (
+                "s3squid_icap_probe_up",
+                "Whether the route's endpoint answered the last probe.",
+            ),
+            (
+                "s3squid_icap_probe_signature_ok",
+                "Whether S3 accepted the last probe's signature.",
+            ),
+            (
+                "s3squid_icap_probe_status",
+                "HTTP status of the last probe (0: no answer, -1: no credentials).",
+            ),
+            (
+                "s3squid_icap_probe_clock_offset_seconds",
+                "S3's Date minus the local clock at the last probe.",
+            ),
+            (
+                "s3squid_icap_probe_duration_seconds",
+                "How long the last probe took.",
+            ),
+        ] {
+            o.push_str(&format!("# HELP {name} {help}\n# TYPE {name} gauge\n"));
+            for r in &rs {
+                let v = match name {
+                    "s3squid_icap_probe_up" => f64::from(u8::from(r.up)),
+                    "s3squid_icap_probe_signature_ok" => f64::from(u8::from(r.signature_ok)),
+                    "s3squid_icap_probe_status" => f64::from(r.status),
+                    "s3squid_icap_probe_clock_offset_seconds" => r.clock_offset_secs as f64,
+                    _ => r.took.as_secs_f64(),
+                };
+                o.push_str(&format!("{name}{{route=\"{}\"}} {v}\n", r.route));
+            }
+        }
+        o
+    }
+
+    fn health(&self) -> String {
+        self.results()
+            .iter()
+            .map(|r| {
+                format!(
+                    "probe {}: up={} signature_ok={} status={} clock_offset={}s\n",
+                    r.route, r.up, r.signature_ok, r.status, r.clock_offset_secs
+                )
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_dates() {
+        let t = parse_http_date("Fri, 02 Jan 2026 03:04:05 GMT").unwrap();
+        assert_eq!(
+            t,
+            SystemTime::UNIX_EPOCH + Duration::from_secs(1_767_323_045)
+        );
+        assert_eq!(
+            parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"),
+            Some(SystemTime::UNIX_EPOCH + Duration::from_secs(784_111_777))
+        );
+        for bad in [
+            "",
+            "Fri, 02 Jan 2026 03:04:05 UTC",
+            "02 Jan 2026",
+            "Fri, 32 Jan 2026 03:04:05 GMT",
+            "Fri, 02 Foo 2026 03:04:05 GMT",
+            "Fri, 02 Jan 2026 25:04:05 GMT",
+            "Fri, 02 Jan 2026 03:04 GMT",
+        ] {
+            assert_eq!(parse_http_date(bad), None, "{bad}");
+        }
+    }
+}
