@@ -64,23 +64,36 @@ pub fn channel_of(line: &[u8]) -> Option<&str> {
     }
 }
 
+/// Splits at the first space.
+fn split_space(s: &str) -> (&str, Option<&str>) {
+    match memchr::memchr(b' ', s.as_bytes()) {
+        Some(i) => (&s[..i], Some(&s[i + 1..])),
+        None => (s, None),
+    }
+}
+
 /// Splits one line (without its `\n`; a trailing `\r` is removed).
 pub fn parse_line(line: &[u8]) -> Result<Request<'_>, LineError> {
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     if line.len() > MAX_HELPER_LINE {
         return Err(LineError::TooLong);
     }
+    // One pass over the bytes that the compiler can vectorise (no early exit).
+    let control = line.iter().fold(false, |acc, &b| {
+        acc | ((b < 0x20) & (b != b'\t')) | (b == 0x7f)
+    });
     let line = std::str::from_utf8(line).map_err(|_| LineError::NotUtf8)?;
-    if line.bytes().any(|b| b < 0x20 && b != b'\t' || b == 0x7f) {
+    if control {
         return Err(LineError::Control);
     }
-    let (channel, rest) = match line.split_once(' ') {
-        Some((tok, rest)) if is_channel(tok.as_bytes()) => (Some(tok), rest),
-        None if is_channel(line.as_bytes()) => (Some(line), ""),
+    let (channel, rest) = match split_space(line) {
+        (tok, Some(rest)) if is_channel(tok.as_bytes()) => (Some(tok), rest),
+        (tok, None) if is_channel(tok.as_bytes()) => (Some(tok), ""),
         _ => (None, line),
     };
     let rest = rest.trim_start_matches(' ');
-    let (url, extras) = rest.split_once(' ').unwrap_or((rest, ""));
+    let (url, extras) = split_space(rest);
+    let extras = extras.unwrap_or("");
     if url.is_empty() {
         return Err(LineError::Empty);
     }
@@ -109,13 +122,27 @@ pub enum Reply {
 /// Appends `value` quoted, with `"` and `\` escaped and line breaks removed.
 fn push_quoted(out: &mut Vec<u8>, value: &str) {
     out.push(b'"');
-    for b in value.bytes() {
-        match b {
-            b'"' | b'\\' => out.extend_from_slice(&[b'\\', b]),
-            b'\n' | b'\r' => out.push(b' '),
-            _ => out.push(b),
+    let bytes = value.as_bytes();
+    let mut start = 0;
+    loop {
+        let rest = &bytes[start..];
+        let at = match (
+            memchr::memchr3(b'"', b'\\', b'\n', rest),
+            memchr::memchr(b'\r', rest),
+        ) {
+            (Some(a), Some(b)) => a.min(b),
+            (Some(a), None) | (None, Some(a)) => a,
+            (None, None) => break,
+        };
+        let i = start + at;
+        out.extend_from_slice(&bytes[start..i]);
+        match bytes[i] {
+            b'"' | b'\\' => out.extend_from_slice(&[b'\\', bytes[i]]),
+            _ => out.push(b' '),
         }
+        start = i + 1;
     }
+    out.extend_from_slice(&bytes[start..]);
     out.push(b'"');
 }
 

@@ -46,7 +46,7 @@ pub fn run(
         };
         filled += n;
         let mut start = 0;
-        while let Some(pos) = buf[start..filled].iter().position(|&b| b == b'\n') {
+        while let Some(pos) = memchr::memchr(b'\n', &buf[start..filled]) {
             let line = &buf[start..start + pos];
             match skipping.take() {
                 Some(channel) => reply_err(&mut out, channel.as_deref(), LineError::TooLong),

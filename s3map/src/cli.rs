@@ -103,8 +103,15 @@ mod tests {
 
     #[test]
     fn parses() {
-        let Parsed::Run(a) = p(&["--config", "/x.toml", "--check", "--log-level=debug"]).unwrap()
-        else {
+        let Parsed::Run(a) = p(&[
+            "--config",
+            "/x.toml",
+            "--check",
+            "--log-level=debug",
+            "--state-dir",
+            "/s",
+        ])
+        .unwrap() else {
             panic!()
         };
         assert_eq!(a.config, PathBuf::from("/x.toml"));

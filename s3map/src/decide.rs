@@ -156,10 +156,19 @@ pub enum Decision<'r, 'u> {
 
 /// Applies the route table and policy to a request. `method` is the raw HTTP method token.
 pub fn decide<'r, 'u>(table: &'r RouteTable, method: &str, url: &'u str) -> Decision<'r, 'u> {
-    let Ok(parsed) = RequestUrl::parse(url) else {
-        return Decision::NotOurs;
-    };
-    let (route, rest) = match table.lookup(&parsed) {
+    match RequestUrl::parse(url) {
+        Ok(parsed) => decide_parsed(table, method, &parsed),
+        Err(_) => Decision::NotOurs,
+    }
+}
+
+/// [`decide`] for a URL already split.
+pub fn decide_parsed<'r, 'u>(
+    table: &'r RouteTable,
+    method: &str,
+    parsed: &RequestUrl<'u>,
+) -> Decision<'r, 'u> {
+    let (route, rest) = match table.lookup(parsed) {
         Lookup::None => return Decision::NotOurs,
         Lookup::Root(r) => (r, None),
         Lookup::Under(r, rest) => (r, Some(rest)),
@@ -211,7 +220,7 @@ fn allowed_params<'u>(route: &Route, query: Option<&'u str>) -> Result<Vec<&'u s
         if out.len() >= MAX_QUERY_PARAMS {
             return Err(Refusal::Query);
         }
-        let name = pair.split('=').next().unwrap_or("");
+        let name = crate::url::param_name(pair);
         if !route.allows_param(name) {
             return Err(Refusal::Query);
         }
@@ -225,8 +234,7 @@ fn allowed_params<'u>(route: &Route, query: Option<&'u str>) -> Result<Vec<&'u s
 pub fn object_key(key_prefix: &str, rest: &str, plus: Plus) -> Result<String, Refusal> {
     let decoded = pct::decode(rest, plus).map_err(|_| Refusal::BadEscape)?;
     let decoded = String::from_utf8(decoded).map_err(|_| Refusal::NotUtf8)?;
-    // C0, DEL and C1 controls: S3 would store them, but no URL or log should carry them.
-    if decoded.chars().any(char::is_control) {
+    if has_control(&decoded) {
         return Err(Refusal::ControlChar);
     }
     if key_prefix.len() + decoded.len() > MAX_KEY_BYTES {
@@ -235,10 +243,30 @@ pub fn object_key(key_prefix: &str, rest: &str, plus: Plus) -> Result<String, Re
     let mut key = String::with_capacity(key_prefix.len() + decoded.len());
     key.push_str(key_prefix);
     key.push_str(&decoded);
-    if key.split('/').any(|seg| seg == "." || seg == "..") {
+    if has_dot_segment(&key) {
         return Err(Refusal::DotSegment);
     }
     Ok(key)
+}
+
+/// C0, DEL and C1 controls: S3 would store them, but no URL or log should carry them.
+fn has_control(s: &str) -> bool {
+    // ASCII fast path over all bytes (vectorises), then chars only when non-ASCII is present.
+    let ascii_control = s
+        .bytes()
+        .fold(false, |acc, b| acc | (b < 0x20) | (b == 0x7f));
+    ascii_control || (!s.is_ascii() && s.chars().any(char::is_control))
+}
+
+/// Whether a key has a `.` or `..` path segment (S3 keeps them literally; s3squid refuses
+/// them).
+pub(crate) fn has_dot_segment(key: &str) -> bool {
+    let b = key.as_bytes();
+    memchr::memchr_iter(b'.', b).any(|i| {
+        let starts = i == 0 || b[i - 1] == b'/';
+        let ends_at = |j: usize| j == b.len() || b[j] == b'/';
+        starts && (ends_at(i + 1) || (b.get(i + 1) == Some(&b'.') && ends_at(i + 2)))
+    })
 }
 
 #[cfg(test)]

@@ -24,6 +24,9 @@ pub struct Endpoint {
     pub port: u16,
     /// Whether this is an AWS `amazonaws.com` endpoint (one bucket namespace).
     pub aws: bool,
+    /// The endpoint identity used in store IDs: `aws` for every AWS endpoint (bucket names
+    /// are one namespace there), else the lower-case authority. Computed once.
+    pub id: String,
 }
 
 /// Why an endpoint string was rejected.
@@ -42,6 +45,7 @@ impl Endpoint {
             host: format!("s3.{region}.amazonaws.com"),
             port: 443,
             aws: true,
+            id: "aws".to_owned(),
         }
     }
 
@@ -53,11 +57,17 @@ impl Endpoint {
         }
         let host = url.host.to_ascii_lowercase();
         let aws = host == "amazonaws.com" || host.ends_with(".amazonaws.com");
+        let id = if aws {
+            "aws".to_owned()
+        } else {
+            authority(&host, url.port, url.scheme)
+        };
         Ok(Endpoint {
             scheme: url.scheme,
             host,
             port: url.port,
             aws,
+            id,
         })
     }
 
@@ -74,16 +84,6 @@ impl Endpoint {
         let same_port = self.port == port
             || (port == scheme.default_port() && self.port == self.scheme.default_port());
         same_port && self.host.eq_ignore_ascii_case(host)
-    }
-
-    /// The endpoint identity used in store IDs: `aws` for every AWS endpoint (bucket names
-    /// are one namespace there), else the lower-case authority.
-    pub fn id(&self) -> String {
-        if self.aws {
-            "aws".to_owned()
-        } else {
-            self.authority()
-        }
     }
 
     /// The unsigned object URL in the given addressing style, key encoded as S3 expects.
@@ -126,13 +126,13 @@ mod tests {
             ep.object_url("photos", "a b+c", Addressing::Path),
             "http://127.0.0.1:9000/photos/a%20b%2Bc"
         );
-        assert_eq!(ep.id(), "127.0.0.1:9000");
+        assert_eq!(ep.id, "127.0.0.1:9000");
         let aws = Endpoint::aws_regional("eu-west-1");
         assert_eq!(
             aws.object_url("photos", "k", Addressing::Virtual),
             "https://photos.s3.eu-west-1.amazonaws.com/k"
         );
-        assert_eq!(aws.id(), "aws");
+        assert_eq!(aws.id, "aws");
         assert_eq!(
             Endpoint::parse("HTTP://Minio.Local:80/")
                 .unwrap()

@@ -29,57 +29,67 @@ pub struct AwsObject<'u> {
 
 /// Whether a label is an AWS region name (`us-east-1`, `us-gov-west-1`, `ap-southeast-2`).
 pub fn is_region(label: &str) -> bool {
-    let parts: Vec<&str> = label.split('-').collect();
-    parts.len() >= 3
-        && parts.iter().all(|p| {
-            !p.is_empty()
-                && p.bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        })
-        && parts
-            .first()
-            .is_some_and(|p| p.len() == 2 && p.bytes().all(|b| b.is_ascii_lowercase()))
-        && parts
-            .last()
-            .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()))
+    // `xx-name-N`, `xx-name-name-N`: two lower-case letters, one or more words of
+    // [a-z0-9], a final all-digit word; at least three parts.
+    let mut parts = label.split('-');
+    let first_ok = parts
+        .next()
+        .is_some_and(|p| p.len() == 2 && p.bytes().all(|b| b.is_ascii_lowercase()));
+    let mut count = 1;
+    let mut last_digits = false;
+    for p in parts {
+        if p.is_empty()
+            || !p
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        {
+            return false;
+        }
+        last_digits = p.bytes().all(|b| b.is_ascii_digit());
+        count += 1;
+    }
+    first_ok && count >= 3 && last_digits
 }
 
-/// How many labels (counted from the right, before `amazonaws.com`) the S3 REST endpoint
-/// takes, if `mid` (the host's labels minus `amazonaws.com`) ends with one.
-fn endpoint_labels(mid: &[&str]) -> Option<usize> {
-    match mid {
-        [.., "s3", "dualstack", r] if is_region(r) => Some(3),
-        [.., "s3", r] if is_region(r) => Some(2),
-        [.., "s3"] | [.., "s3-external-1"] => Some(1),
-        [.., l] => l.strip_prefix("s3-").filter(|r| is_region(r)).map(|_| 1),
-        [] => None,
+/// How many labels the S3 REST endpoint takes at the end of `base` (the host minus
+/// `.amazonaws.com`), if it ends with one; `last` holds its last three labels, rightmost
+/// first.
+fn endpoint_labels(last: [Option<&str>; 3]) -> Option<usize> {
+    match last {
+        [Some(r), Some("dualstack"), Some("s3")] if is_region(r) => Some(3),
+        [Some(r), Some("s3"), _] if is_region(r) => Some(2),
+        [Some("s3" | "s3-external-1"), ..] => Some(1),
+        [Some(l), ..] => l.strip_prefix("s3-").filter(|r| is_region(r)).map(|_| 1),
+        [None, ..] => None,
     }
 }
 
 /// Recognises an AWS S3 REST object URL (any of the unified forms).
 pub fn parse_aws<'u>(url: &RequestUrl<'u>) -> Option<AwsObject<'u>> {
     let host = url.host;
-    let lower_ok = host.bytes().all(|b| !b.is_ascii_uppercase());
-    let base = host.strip_suffix(".amazonaws.com").filter(|_| lower_ok)?;
-    if url.port != url.scheme.default_port() {
+    let base = host.strip_suffix(".amazonaws.com")?;
+    if host.bytes().any(|b| b.is_ascii_uppercase()) || url.port != url.scheme.default_port() {
         return None;
     }
-    let labels: Vec<&str> = base.split('.').collect();
-    let n = endpoint_labels(&labels)?;
-    let bucket_labels = labels.len() - n;
+    let mut labels = base.rsplit('.');
+    let last = [labels.next(), labels.next(), labels.next()];
+    let n = endpoint_labels(last)?;
+    // Bytes the endpoint labels take at the end of `base`, with their dots.
+    let endpoint_len: usize = last
+        .iter()
+        .take(n)
+        .map(|l| l.map_or(0, str::len) + 1)
+        .sum::<usize>()
+        - 1;
     let path = url.path.strip_prefix('/')?;
-    if bucket_labels == 0 {
+    if endpoint_len == base.len() {
         let (bucket, raw_key) = path.split_once('/').unwrap_or((path, ""));
         (!bucket.is_empty()).then_some(AwsObject { bucket, raw_key })
     } else {
-        // The bucket is the host's first labels: a prefix of `host` ending before a dot.
-        let len: usize = labels[..bucket_labels]
-            .iter()
-            .map(|l| l.len() + 1)
-            .sum::<usize>()
-            - 1;
-        Some(AwsObject {
-            bucket: &host[..len],
+        // The bucket is the host's first labels, before the dot that precedes the endpoint.
+        let bucket = base.get(..base.len() - endpoint_len)?.strip_suffix('.')?;
+        (!bucket.is_empty()).then_some(AwsObject {
+            bucket,
             raw_key: path,
         })
     }

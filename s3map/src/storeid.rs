@@ -22,7 +22,7 @@
 //! the route (and stays in the ID) or the URL gets no ID (`ERR`). Buckets not in the route
 //! table get no ID.
 
-use crate::decide::{decide, object_key, Decision, Object};
+use crate::decide::{decide_parsed, object_key, Decision, Object};
 use crate::pct::{self, Plus};
 use crate::route::{Route, RouteTable};
 use crate::s3url::parse_aws;
@@ -54,12 +54,12 @@ pub fn for_object(obj: &Object<'_, '_>) -> String {
 }
 
 fn build(route: &Route, key: &str, params: &[&str]) -> String {
-    let ep = route.endpoint.id();
+    let ep = &route.endpoint.id;
     let mut id = String::with_capacity(
         STORE_ID_PREFIX.len() + ep.len() + route.bucket.len() + key.len() * 3 + 2,
     );
     id.push_str(STORE_ID_PREFIX);
-    id.push_str(&ep);
+    id.push_str(ep);
     id.push('/');
     id.push_str(&route.bucket);
     id.push('/');
@@ -97,12 +97,12 @@ struct S3Form<'r, 'u> {
 /// The store ID for a URL as the store-id helper sees it (after ICAP and url_rewrite).
 /// `None` for anything that is not an object under a route (the helper answers `ERR`).
 pub fn for_url(table: &RouteTable, url: &str) -> Option<String> {
-    match decide(table, "GET", url) {
+    let parsed = RequestUrl::parse(url).ok()?;
+    match decide_parsed(table, "GET", &parsed) {
         Decision::Object(obj) => return Some(for_object(&obj)),
         Decision::Refuse(..) | Decision::Redirect(..) => return None,
         Decision::NotOurs => {}
     }
-    let parsed = RequestUrl::parse(url).ok()?;
     let form = store_id_form(table, &parsed).or_else(|| s3_form(table, &parsed))?;
     let key = object_key("", form.raw_key, form.plus).ok()?;
     if key.is_empty() {
@@ -114,7 +114,7 @@ pub fn for_url(table: &RouteTable, url: &str) -> Option<String> {
         .find(|r| key.starts_with(&r.key_prefix))?;
     let mut kept = Vec::new();
     for pair in form.params {
-        let name = pair.split('=').next().unwrap_or("");
+        let name = crate::url::param_name(pair);
         if SIGNATURE_PARAMS.contains(&name) {
             continue;
         }
@@ -127,10 +127,16 @@ pub fn for_url(table: &RouteTable, url: &str) -> Option<String> {
 }
 
 fn split_query(q: Option<&str>) -> Vec<&str> {
-    q.unwrap_or("")
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .collect()
+    let q = q.unwrap_or("");
+    let mut out = Vec::with_capacity(8);
+    let mut start = 0;
+    for i in memchr::memchr_iter(b'&', q.as_bytes()).chain(std::iter::once(q.len())) {
+        if i > start {
+            out.push(&q[start..i]);
+        }
+        start = i + 1;
+    }
+    out
 }
 
 /// An S3 URL on AWS or on a configured endpoint, in either addressing style.
@@ -172,11 +178,11 @@ fn s3_form<'r, 'u>(table: &'r RouteTable, url: &RequestUrl<'u>) -> Option<S3Form
             }
         };
         if let Some(raw_key) = raw_key {
-            let id = ep.id();
+            let id = &ep.id;
             let routes = table
                 .routes()
                 .iter()
-                .filter(|o| o.endpoint.id() == id && o.bucket == r.bucket)
+                .filter(|o| &o.endpoint.id == id && o.bucket == r.bucket)
                 .collect();
             return Some(S3Form {
                 routes,
@@ -204,7 +210,7 @@ fn store_id_form<'r, 'u>(table: &'r RouteTable, url: &RequestUrl<'u>) -> Option<
     let routes = table
         .routes()
         .iter()
-        .filter(|r| r.bucket == bucket && r.endpoint.id() == ep)
+        .filter(|r| r.bucket == bucket && r.endpoint.id == ep)
         .collect();
     Some(S3Form {
         routes,

@@ -71,13 +71,15 @@ impl<'a> RequestUrl<'a> {
         } else {
             return Err(UrlError::NotHttp);
         };
-        let auth_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        let auth_end = memchr::memchr3(b'/', b'?', b'#', rest.as_bytes()).unwrap_or(rest.len());
         let (authority, tail) = rest.split_at(auth_end);
-        if authority.contains('@') || tail.contains('#') {
+        if memchr::memchr(b'@', authority.as_bytes()).is_some()
+            || memchr::memchr(b'#', tail.as_bytes()).is_some()
+        {
             return Err(UrlError::BadAuthority);
         }
         let (host, port) = split_host_port(authority, scheme)?;
-        let (path, query) = match tail.find('?') {
+        let (path, query) = match memchr::memchr(b'?', tail.as_bytes()) {
             Some(q) => (&tail[..q], Some(&tail[q + 1..])),
             None => (tail, None),
         };
@@ -94,6 +96,14 @@ impl<'a> RequestUrl<'a> {
     /// Case-insensitive host comparison.
     pub fn host_eq(&self, host: &str) -> bool {
         self.host.eq_ignore_ascii_case(host)
+    }
+}
+
+/// The (raw) name of a `name=value` query pair.
+pub fn param_name(pair: &str) -> &str {
+    match memchr::memchr(b'=', pair.as_bytes()) {
+        Some(i) => &pair[..i],
+        None => pair,
     }
 }
 
@@ -114,7 +124,9 @@ pub(crate) fn split_host_port(authority: &str, scheme: Scheme) -> Result<(&str, 
             None => return Err(UrlError::BadAuthority),
         }
     } else {
-        match authority.rsplit_once(':') {
+        match memchr::memrchr(b':', authority.as_bytes())
+            .map(|i| (&authority[..i], &authority[i + 1..]))
+        {
             Some((h, p)) => (h, Some(p)),
             None => (authority, None),
         }

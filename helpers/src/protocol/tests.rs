@@ -55,3 +55,13 @@ fn replies_are_quoted_and_escaped() {
         "9 OK status=301 url=\"http://h/\"\n"
     );
 }
+
+#[test]
+fn quoting_handles_every_special_byte_in_any_order() {
+    let mut v = Vec::new();
+    encode(&mut v, None, &Reply::Bh("a\rb\"c\nd\\e\r\"".into()));
+    assert_eq!(
+        String::from_utf8(v).unwrap(),
+        "BH message=\"a b\\\"c d\\\\e \\\"\"\n"
+    );
+}

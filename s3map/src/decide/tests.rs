@@ -359,3 +359,17 @@ fn every_awkward_key_maps_back() {
         assert_eq!(key(&url).1, k);
     }
 }
+
+#[test]
+fn dot_segments_exactly() {
+    for bad in [
+        ".", "..", "./a", "../a", "a/.", "a/..", "a/./b", "a/../b", "/./", "a//..",
+    ] {
+        assert!(has_dot_segment(bad), "{bad}");
+    }
+    for ok in [
+        "a.b", ".a", "..a", "a..", "a/.b/c", "a/b./c", "...", "a/.../b", "", "a/b", "x.jpg",
+    ] {
+        assert!(!has_dot_segment(ok), "{ok}");
+    }
+}

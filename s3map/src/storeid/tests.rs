@@ -1,4 +1,5 @@
 use super::*;
+use crate::decide::decide;
 use crate::decide::tests::table;
 use crate::decide::Method;
 use crate::presign::presign;
