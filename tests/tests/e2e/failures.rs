@@ -8,16 +8,6 @@ use s3squid_e2e::mock::{CredsMock, Kind};
 use s3squid_e2e::squid::{Stack, StackOptions};
 use s3squid_e2e::{wait_until, Sandbox, SECRET_KEY};
 
-const PUBLIC_ROUTE: &str = r#"
-[[route]]
-name = "public"
-public = "http://images.example.com/public/"
-bucket = "open"
-region = "us-east-1"
-endpoint = "ANON_ENDPOINT"
-addressing = "path"
-auth = "none"
-"#;
 
 fn stack_with_mock(name: &str, kind: Kind, lifetime: Duration) -> (Sandbox, Stack, CredsMock) {
     let sb = Sandbox::new(name);
@@ -25,7 +15,7 @@ fn stack_with_mock(name: &str, kind: Kind, lifetime: Duration) -> (Sandbox, Stac
     let opts = StackOptions {
         creds: None,
         icap_env: mock.env(kind),
-        extra_routes: PUBLIC_ROUTE.to_owned(),
+        extra_routes: crate::PUBLIC_ROUTE.to_owned(),
         anonymous_s3: true,
         ..StackOptions::default()
     };

@@ -187,16 +187,6 @@ fn index_and_redirects_two_tier() {
     index_and_redirects(Layout::TwoTier);
 }
 
-const PUBLIC_ROUTE: &str = r#"
-[[route]]
-name = "public"
-public = "http://images.example.com/public/"
-bucket = "open"
-region = "us-east-1"
-endpoint = "ANON_ENDPOINT"
-addressing = "path"
-auth = "none"
-"#;
 
 /// An `auth = "none"` route through s3squid-rewrite (the rewrite layout, no ICAP): miss
 /// then hit; PUT, DELETE, listings and the bucket root refused before S3; a signed route's
@@ -204,7 +194,7 @@ auth = "none"
 fn unsigned_route_through_rewrite(concurrency: u32) {
     let sb = Sandbox::new(&format!("rewrite-c{concurrency}"));
     let opts = StackOptions {
-        extra_routes: PUBLIC_ROUTE.to_owned(),
+        extra_routes: crate::PUBLIC_ROUTE.to_owned(),
         anonymous_s3: true,
         helper_concurrency: Some(concurrency),
         ..StackOptions::default()

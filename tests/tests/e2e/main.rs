@@ -18,3 +18,15 @@ pub fn body_of(key: &str) -> Vec<u8> {
 pub fn public_path(key: &str) -> String {
     format!("/photos/{}", s3map::pct::encode_path(key))
 }
+
+/// An `auth = "none"` route on the anonymous s3s-fs (`StackOptions::anonymous_s3`).
+pub const PUBLIC_ROUTE: &str = r#"
+[[route]]
+name = "public"
+public = "http://images.example.com/public/"
+bucket = "open"
+region = "us-east-1"
+endpoint = "ANON_ENDPOINT"
+addressing = "path"
+auth = "none"
+"#;
