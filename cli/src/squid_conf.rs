@@ -237,6 +237,12 @@ pub const REFUSED_HOST: &str = "refused.s3squid.invalid";
 /// Default socket of the signing Squid.
 pub const DEFAULT_SIGNER_LISTEN: SocketAddr =
     SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 3129);
+/// `connect-timeout=` of each S3 `cache_peer`, seconds (Squid's default, `peer_connect_timeout`,
+/// is 30). Explained in `cli/templates/s3-peers.conf.in`.
+pub const S3_PEER_CONNECT_TIMEOUT_SECS: u32 = 5;
+/// `connect-timeout=` of the edge's `cache_peer`s for the signing Squid, seconds. Explained in
+/// `cli/templates/edge.conf.in`.
+pub const SIGNER_PEER_CONNECT_TIMEOUT_SECS: u32 = 2;
 /// Default TLS options of https S3 peers (after `tls`): exactly TLS 1.2, written for
 /// Debian's `squid` package, Squid 5.7 built with GnuTLS. Measured there:
 /// - `tls-min-version=1.2` alone is FATAL ("The request is invalid" in TLS options

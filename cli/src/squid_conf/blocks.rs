@@ -115,9 +115,10 @@ fn signer_peer(out: &mut String, p: &SquidConfParams, name: &str, kind: &str, sc
     let addr = p.signer_listen;
     let _ = writeln!(
         out,
-        "cache_peer {} parent {} 0 no-query no-digest{kind} name={name}",
+        "cache_peer {} parent {} 0 no-query no-digest{kind} connect-timeout={} name={name}",
         addr.ip(),
-        addr.port()
+        addr.port(),
+        super::SIGNER_PEER_CONNECT_TIMEOUT_SECS
     );
     out.push_str(&public_allow(
         p,
@@ -146,9 +147,10 @@ pub(super) fn s3_peers(p: &SquidConfParams) -> String {
         );
         let _ = writeln!(
             out,
-            "cache_peer {} parent {} 0 no-query no-digest originserver{tls} name={name}",
+            "cache_peer {} parent {} 0 no-query no-digest originserver{tls} connect-timeout={} name={name}",
             bare_host(&s.host),
-            s.port
+            s.port,
+            super::S3_PEER_CONNECT_TIMEOUT_SECS
         );
         let _ = writeln!(out, "acl {name}_host {}", host_acl_value(&s.host));
         let _ = writeln!(out, "acl {name}_port port {}", s.port);

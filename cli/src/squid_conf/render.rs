@@ -11,12 +11,13 @@ const REWRITE_TEMPLATE: &str = include_str!("../../templates/rewrite.conf.in");
 const INSTANCE_TEMPLATE: &str = include_str!("../../templates/instance.conf.in");
 const STORE_POLICY_TEMPLATE: &str = include_str!("../../templates/store-policy.conf.in");
 const HYGIENE_TEMPLATE: &str = include_str!("../../templates/hygiene.conf.in");
+const SERVE_STALE_TEMPLATE: &str = include_str!("../../templates/serve-stale.conf.in");
 const PEERS_TEMPLATE: &str = include_str!("../../templates/s3-peers.conf.in");
 const STORE_ID_TEMPLATE: &str = include_str!("../../templates/store-id.conf.in");
 const URL_REWRITE_TEMPLATE: &str = include_str!("../../templates/url-rewrite.conf.in");
 
 /// Every template, by file name (for the tests).
-pub const TEMPLATES: [(&str, &str); 10] = [
+pub const TEMPLATES: [(&str, &str); 11] = [
     ("edge.conf.in", EDGE_TEMPLATE),
     ("signer.conf.in", SIGNER_TEMPLATE),
     ("single.conf.in", SINGLE_TEMPLATE),
@@ -24,6 +25,7 @@ pub const TEMPLATES: [(&str, &str); 10] = [
     ("instance.conf.in", INSTANCE_TEMPLATE),
     ("store-policy.conf.in", STORE_POLICY_TEMPLATE),
     ("hygiene.conf.in", HYGIENE_TEMPLATE),
+    ("serve-stale.conf.in", SERVE_STALE_TEMPLATE),
     ("s3-peers.conf.in", PEERS_TEMPLATE),
     ("store-id.conf.in", STORE_ID_TEMPLATE),
     ("url-rewrite.conf.in", URL_REWRITE_TEMPLATE),
@@ -156,6 +158,7 @@ fn edge(p: &SquidConfParams) -> String {
             ),
             ("SIGNER_PEERS", &blocks::edge_signer_peers(p)),
             ("PUBLIC_REFRESH", &blocks::public_refresh(p)),
+            ("SERVE_STALE", SERVE_STALE_TEMPLATE),
             ("STORE_POLICY", STORE_POLICY_TEMPLATE),
             ("HYGIENE", HYGIENE_TEMPLATE),
         ],
@@ -215,6 +218,7 @@ fn single(p: &SquidConfParams) -> String {
             ),
             ("S3_ADAPTED_ACCESS", &blocks::s3_adapted_allow(p)),
             ("STORE_ID_REFRESH", &blocks::store_id_refresh()),
+            ("SERVE_STALE", SERVE_STALE_TEMPLATE),
             ("STORE_POLICY", STORE_POLICY_TEMPLATE),
             ("HYGIENE", HYGIENE_TEMPLATE),
         ],
@@ -250,6 +254,7 @@ fn rewrite(p: &SquidConfParams) -> String {
             ),
             ("S3_ADAPTED_ACCESS", &blocks::s3_adapted_allow(p)),
             ("STORE_ID_REFRESH", &blocks::store_id_refresh()),
+            ("SERVE_STALE", SERVE_STALE_TEMPLATE),
             ("STORE_POLICY", STORE_POLICY_TEMPLATE),
             ("HYGIENE", HYGIENE_TEMPLATE),
         ],

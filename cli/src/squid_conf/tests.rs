@@ -3,6 +3,7 @@ use std::path::{Path, PathBuf};
 use super::template::placeholders;
 use super::*;
 
+mod outage;
 mod rewrite;
 use rewrite::WITH_UNSIGNED;
 
@@ -236,7 +237,7 @@ fn several_routes_give_one_peer_per_origin_and_one_acl_per_public_host() {
     assert_eq!(
         lines_starting(edge, "cache_peer"),
         [
-            "cache_peer 127.0.0.1 parent 3129 0 no-query no-digest originserver name=s3signer",
+            "cache_peer 127.0.0.1 parent 3129 0 no-query no-digest originserver connect-timeout=2 name=s3signer",
             "cache_peer_access s3signer allow s3squid_public1 s3squid_public1_port s3squid_http",
             "cache_peer_access s3signer allow s3squid_public2 s3squid_public2_port s3squid_http",
             "cache_peer_access s3signer deny all",
@@ -262,17 +263,17 @@ fn several_routes_give_one_peer_per_origin_and_one_acl_per_public_host() {
 
     // The S3 peers, in the signer and the single Squid.
     let peer_lines = [
-        "cache_peer 127.0.0.1 parent 9000 0 no-query no-digest originserver name=s3_1",
+        "cache_peer 127.0.0.1 parent 9000 0 no-query no-digest originserver connect-timeout=5 name=s3_1",
         "acl s3_1_host dst 127.0.0.1",
         "acl s3_1_port port 9000",
         "cache_peer_access s3_1 allow s3_1_host s3_1_port s3squid_http",
         "cache_peer_access s3_1 deny all",
-        "cache_peer docs.s3.eu-west-1.amazonaws.com parent 443 0 no-query no-digest originserver tls tls-options=NORMAL:-VERS-TLS1.3 tls-min-version=1.2 name=s3_2",
+        "cache_peer docs.s3.eu-west-1.amazonaws.com parent 443 0 no-query no-digest originserver tls tls-options=NORMAL:-VERS-TLS1.3 tls-min-version=1.2 connect-timeout=5 name=s3_2",
         "acl s3_2_host dstdomain docs.s3.eu-west-1.amazonaws.com",
         "acl s3_2_port port 443",
         "cache_peer_access s3_2 allow s3_2_host s3_2_port s3squid_https",
         "cache_peer_access s3_2 deny all",
-        "cache_peer media.minio.internal parent 9443 0 no-query no-digest originserver tls tls-options=NORMAL:-VERS-TLS1.3 tls-min-version=1.2 name=s3_3",
+        "cache_peer media.minio.internal parent 9443 0 no-query no-digest originserver tls tls-options=NORMAL:-VERS-TLS1.3 tls-min-version=1.2 connect-timeout=5 name=s3_3",
         "acl s3_3_host dstdomain media.minio.internal",
         "acl s3_3_port port 9443",
         "cache_peer_access s3_3 allow s3_3_host s3_3_port s3squid_https",
@@ -354,10 +355,10 @@ endpoint = "http://[::1]:9000"
     assert_eq!(
         lines_starting(edge, "cache_peer"),
         [
-            "cache_peer 127.0.0.1 parent 3129 0 no-query no-digest originserver name=s3signer",
+            "cache_peer 127.0.0.1 parent 3129 0 no-query no-digest originserver connect-timeout=2 name=s3signer",
             "cache_peer_access s3signer allow s3squid_public2 s3squid_public2_port s3squid_http",
             "cache_peer_access s3signer deny all",
-            "cache_peer 127.0.0.1 parent 3129 0 no-query no-digest name=s3signer_https",
+            "cache_peer 127.0.0.1 parent 3129 0 no-query no-digest connect-timeout=2 name=s3signer_https",
             "cache_peer_access s3signer_https allow s3squid_public1 s3squid_public1_port s3squid_https",
             "cache_peer_access s3signer_https deny all",
         ]
@@ -377,7 +378,7 @@ endpoint = "http://[::1]:9000"
     );
     assert!(!signer.contains("protocol="));
     assert!(signer
-        .contains("\ncache_peer ::1 parent 9000 0 no-query no-digest originserver name=s3_2\n"));
+        .contains("\ncache_peer ::1 parent 9000 0 no-query no-digest originserver connect-timeout=5 name=s3_2\n"));
     assert!(signer.contains("\nacl s3_2_host dst ::1\n"));
     for (_, text) in two.iter().chain(&render(Layout::Single, &p)) {
         assert_eq!(
@@ -430,7 +431,10 @@ fn every_template_placeholder_is_filled_and_acl_names_fit() {
     // The fragments inserted as values are not filled: they must have no placeholder.
     // (store-id.conf.in and url-rewrite.conf.in are filled.)
     for (name, t) in TEMPLATES {
-        if name.starts_with("store-policy") || name.starts_with("hygiene") {
+        if name.starts_with("store-policy")
+            || name.starts_with("hygiene")
+            || name.starts_with("serve-stale")
+        {
             assert!(placeholders(t).is_empty(), "{name}");
         }
     }

@@ -8,7 +8,6 @@ use s3squid_e2e::mock::{CredsMock, Kind};
 use s3squid_e2e::squid::{Stack, StackOptions};
 use s3squid_e2e::{wait_until, Sandbox, SECRET_KEY};
 
-
 fn stack_with_mock(name: &str, kind: Kind, lifetime: Duration) -> (Sandbox, Stack, CredsMock) {
     let sb = Sandbox::new(name);
     let mock = CredsMock::start(kind, lifetime);

@@ -187,7 +187,6 @@ fn index_and_redirects_two_tier() {
     index_and_redirects(Layout::TwoTier);
 }
 
-
 /// An `auth = "none"` route through s3squid-rewrite (the rewrite layout, no ICAP): miss
 /// then hit; PUT, DELETE, listings and the bucket root refused before S3; a signed route's
 /// URL is never sent unsigned. With `concurrency` 0 and 8.
