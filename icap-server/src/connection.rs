@@ -22,6 +22,7 @@ use crate::policy::Outcome;
 use crate::respond;
 use crate::service::{Service, State};
 use crate::wire::{parse_head, Method, RequestHead, Status, WireError};
+use s3map::decide::Refusal;
 
 /// How a connection ended.
 #[derive(Debug, PartialEq, Eq)]
@@ -199,10 +200,15 @@ async fn reqmod<S: AsyncRead + AsyncWrite + Unpin>(
     } else {
         let req = crate::http::parse(&http_bytes).map_err(End::Malformed)?;
         let now = SystemTime::now();
-        Some(
-            st.policy
-                .apply(req.method, req.target, svc.credentials(now).as_ref(), now),
-        )
+        match st
+            .policy
+            .apply(req.method, req.target, svc.credentials(now).as_ref(), now)
+        {
+            // A client's body on a routed GET/HEAD is the client's error (HTTP 400), never an
+            // ICAP error: those count toward Squid suspending the service.
+            Outcome::Adapted { .. } if enc.body => Some(Outcome::Refused(Refusal::Body)),
+            other => Some(other),
+        }
     };
     // An echo (no 204 offered, outside a preview) is the only answer that needs the body.
     let unchanged = matches!(outcome, None | Some(Outcome::Unchanged(_)));

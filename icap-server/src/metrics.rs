@@ -32,7 +32,7 @@ pub struct Metrics {
     /// Answered with a route's redirect.
     pub redirected: AtomicU64,
     unchanged: [AtomicU64; 5],
-    refused: [AtomicU64; 9],
+    refused: [AtomicU64; 10],
     latency: [AtomicU64; 11],
     latency_sum_nanos: AtomicU64,
     /// OPTIONS answered.

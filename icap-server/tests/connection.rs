@@ -165,6 +165,30 @@ async fn body_on_get_not_ours_is_204_and_connection_stays_in_step() {
     assert!(out.contains("GET http://127.0.0.1:9000/photos/a?X-Amz-"));
 }
 
+/// A routed GET with a body: an HTTP 400 for the client (never an ICAP error, which would
+/// count toward Squid suspending the service), and the connection stays in step.
+#[tokio::test]
+async fn body_on_routed_get_is_a_client_error() {
+    let svc = service();
+    let mut input = reqmod(
+        "GET",
+        "http://images.example.com/photos/a",
+        Some(b"smuggled"),
+    );
+    input.extend(reqmod(
+        "HEAD",
+        "http://images.example.com/photos/a",
+        Some(b"x"),
+    ));
+    input.extend(reqmod("GET", "http://images.example.com/photos/a", None));
+    let (out, end) = exchange(&svc, &input, 5).await;
+    assert_eq!(end, End::Clean);
+    assert_eq!(count(&out, "HTTP/1.1 400 Bad Request"), 2, "{out}");
+    assert!(out.contains("A GET or HEAD request cannot carry a body."));
+    assert!(out.contains("GET http://127.0.0.1:9000/photos/a?X-Amz-"));
+    assert_eq!(svc.metrics.refused(s3map::decide::Refusal::Body), 2);
+}
+
 #[tokio::test]
 async fn echo_when_204_not_offered() {
     let svc = service();

@@ -221,8 +221,9 @@ fn not_an_open_proxy_single() {
     not_an_open_proxy(Layout::Single);
 }
 
-/// Client errors are HTTP errors, not ICAP errors: 20 bad escapes, then a good request is
-/// still signed, and Squid never suspended the service.
+/// Client errors are HTTP errors, not ICAP errors: 20 bad escapes and 15 other bad
+/// requests in a row, then a good request is still signed, and Squid never suspended the
+/// service.
 #[test]
 fn bad_escapes_never_suspend_the_service() {
     let sb = Sandbox::new("bad-escapes");
@@ -236,6 +237,19 @@ fn bad_escapes_never_suspend_the_service() {
             Some("400"),
             "refused by s3squid-icap, not Squid"
         );
+    }
+    // More client errors of other kinds: over-long keys, dot segments, control characters,
+    // refused queries, refused methods (these stop at http_access).
+    let long = format!("/photos/{}", "k".repeat(1100));
+    let port = st.front.port;
+    let host = ("Host", s3squid_e2e::squid::PUBLIC_HOST);
+    for i in 0..3 {
+        assert_eq!(st.get(&long).status, 400, "over-long key {i}");
+        assert_eq!(st.get("/photos/a/%2e%2e/b").status, 400);
+        assert_eq!(st.get("/photos/a%00b").status, 400);
+        assert_eq!(st.get("/photos/a?acl").status, 403);
+        let r = s3squid_e2e::http::raw(port, "DELETE /photos/plain/hello.txt HTTP/1.1", &[host]);
+        assert_eq!(r.status, 403);
     }
     let r = st.get("/photos/plain/hello.txt");
     assert_eq!((r.status, r.body.as_slice()), (200, &b"hello"[..]));
