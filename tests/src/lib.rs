@@ -24,7 +24,8 @@ pub const ACCESS_KEY: &str = "AKIAS3SQUIDTESTKEY01";
 /// The secret key s3s-fs accepts in tests (a stand-in: it must never appear in any log).
 pub const SECRET_KEY: &str = "s3squid-e2e-Secret/Key+0123456789abcdefghij";
 
-/// A temp dir of one test, removed when the test passes (kept for a look when it fails).
+/// A temp dir of one test, removed when the test passes (kept for a look when it fails, or
+/// always with `S3SQUID_E2E_KEEP=1`).
 pub struct Sandbox {
     /// The directory.
     pub dir: PathBuf,
@@ -52,7 +53,7 @@ impl Sandbox {
 
 impl Drop for Sandbox {
     fn drop(&mut self) {
-        if std::thread::panicking() {
+        if std::thread::panicking() || std::env::var_os("S3SQUID_E2E_KEEP").is_some() {
             eprintln!("e2e: keeping {} for inspection", self.dir.display());
         } else {
             let _ = std::fs::remove_dir_all(&self.dir);
