@@ -20,12 +20,22 @@ pub enum Stop {
     WriteError,
 }
 
-/// Runs `decide` for every request line of `input`, writing replies to `output`.
-pub fn run(
-    mut input: impl Read,
-    mut output: impl Write,
-    mut decide: impl FnMut(&Request<'_>) -> Reply,
-) -> Stop {
+/// A helper's rule: answers one well-formed request by appending its whole reply line
+/// (channel ID included) to `out`. Any `FnMut(&Request) -> Reply` is a rule.
+pub trait Rule {
+    /// Appends the reply line for `req`.
+    fn answer(&mut self, req: &Request<'_>, out: &mut Vec<u8>);
+}
+
+impl<F: FnMut(&Request<'_>) -> Reply> Rule for F {
+    fn answer(&mut self, req: &Request<'_>, out: &mut Vec<u8>) {
+        let reply = self(req);
+        encode(out, req.channel, &reply);
+    }
+}
+
+/// Runs `rule` for every request line of `input`, writing replies to `output`.
+pub fn run(mut input: impl Read, mut output: impl Write, mut decide: impl Rule) -> Stop {
     let mut buf = vec![0u8; 64 * 1024];
     let mut filled = 0;
     // Set while skipping the rest of an over-long line; holds its channel ID.
@@ -68,12 +78,9 @@ pub fn run(
     }
 }
 
-fn answer(line: &[u8], out: &mut Vec<u8>, decide: &mut impl FnMut(&Request<'_>) -> Reply) {
+fn answer(line: &[u8], out: &mut Vec<u8>, decide: &mut impl Rule) {
     match parse_line(line) {
-        Ok(req) => {
-            let reply = decide(&req);
-            encode(out, req.channel, &reply);
-        }
+        Ok(req) => decide.answer(&req, out),
         Err(e) => reply_err(out, channel_of(line), e),
     }
 }

@@ -89,10 +89,10 @@ fn args_only_check() -> bool {
 /// A whole helper: [`start`], then the [`crate::runner`] loop on stdin/stdout with `rule`
 /// (or `BH message` for every line when the config is unusable). Exits 0 on stdin EOF and
 /// quietly on a stdout write error.
-pub fn serve(
+pub fn serve<R: crate::runner::Rule>(
     name: &str,
     help: &str,
-    rule: fn(&s3map::route::RouteTable, &crate::protocol::Request<'_>) -> crate::protocol::Reply,
+    rule: fn(s3map::route::RouteTable) -> R,
 ) -> std::process::ExitCode {
     let config = match start(name, help) {
         Start::Exit(code) => return std::process::ExitCode::from(code),
@@ -101,11 +101,14 @@ pub fn serve(
     let stdin = std::io::stdin().lock();
     let stdout = std::io::stdout().lock();
     let stop = match config {
-        Ok(cfg) => {
-            let table = s3map::route::RouteTable::new(&cfg.routes);
-            crate::runner::run(stdin, stdout, |req| rule(&table, req))
-        }
-        Err(msg) => crate::runner::run(stdin, stdout, |_| crate::protocol::Reply::Bh(msg.clone())),
+        Ok(cfg) => crate::runner::run(
+            stdin,
+            stdout,
+            rule(s3map::route::RouteTable::new(&cfg.routes)),
+        ),
+        Err(msg) => crate::runner::run(stdin, stdout, |_: &crate::protocol::Request<'_>| {
+            crate::protocol::Reply::Bh(msg.clone())
+        }),
     };
     log::debug!("{name}: stopping: {stop:?}");
     std::process::ExitCode::SUCCESS

@@ -220,5 +220,8 @@ fn store_id_form<'r, 'u>(table: &'r RouteTable, url: &RequestUrl<'u>) -> Option<
     })
 }
 
+mod fast;
+pub use fast::FastIndex;
+
 #[cfg(test)]
 mod tests;

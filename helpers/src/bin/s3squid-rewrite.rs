@@ -24,9 +24,9 @@ broken configuration it answers BH to every request and logs why; it never exits
 stdin closes.";
 
 fn main() -> ExitCode {
-    serve(
-        "s3squid-rewrite",
-        HELP,
-        s3squid_helpers::rewrite::decide_rewrite,
-    )
+    serve("s3squid-rewrite", HELP, |table| {
+        move |req: &s3squid_helpers::protocol::Request<'_>| {
+            s3squid_helpers::rewrite::decide_rewrite(&table, req)
+        }
+    })
 }

@@ -23,5 +23,9 @@ or broken configuration it answers BH to every request and logs why; it never ex
 before stdin closes.";
 
 fn main() -> ExitCode {
-    serve("s3squid-storeid", HELP, s3squid_helpers::storeid::decide)
+    serve(
+        "s3squid-storeid",
+        HELP,
+        s3squid_helpers::storeid::StoreIdRule::new,
+    )
 }

@@ -235,3 +235,127 @@ proptest! {
         prop_assert_ne!(local, aws);
     }
 }
+
+fn fast_id(url: &str) -> Option<String> {
+    let mut out = String::from("junk-before:");
+    let ok = FastIndex::new(&table()).write_id(url, &mut out);
+    let id = out.strip_prefix("junk-before:").unwrap().to_owned();
+    if ok {
+        Some(id)
+    } else {
+        assert_eq!(id, "", "a fallback leaves the buffer as it was");
+        None
+    }
+}
+
+#[test]
+fn fast_path_takes_the_common_spellings() {
+    for url in [
+        "http://127.0.0.1:9000/photos/a%20b.jpg?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature=00",
+        "http://127.0.0.1:9000/photos/plus%2Bsign/c%2B%2B%20notes.txt",
+        "https://photos.s3.us-east-1.amazonaws.com/x/%7Ey.jpg?X-Amz-Date=1&X-Amz-Security-Token=t",
+        "http://127.0.0.1:9000/site-bucket/docs/index.html",
+    ] {
+        let fast = fast_id(url);
+        assert!(fast.is_some(), "{url} should take the fast path");
+        assert_eq!(fast, for_url(&table(), url), "{url}");
+    }
+    for url in [
+        "http://images.example.com/photos/a.jpg",
+        "https://s3.amazonaws.com/photos/a.jpg",
+        "http://127.0.0.1:9000/photos/a+b.jpg",
+        "http://127.0.0.1:9000/photos/%C3%A9.jpg",
+        "http://127.0.0.1:9000/photos/a.jpg?versionId=1",
+        "https://thumbs.s3.eu-west-1.amazonaws.com/small/a.jpg",
+    ] {
+        assert_eq!(fast_id(url), None, "{url} must take the general path");
+    }
+}
+
+fn s3_url_strategy() -> impl Strategy<Value = String> {
+    let origin = prop::sample::select(vec![
+        "http://127.0.0.1:9000/photos/",
+        "http://127.0.0.1:9000/site-bucket/",
+        "http://127.0.0.1:9000/",
+        "https://127.0.0.1:9000/photos/",
+        "https://photos.s3.us-east-1.amazonaws.com/",
+        "http://photos.s3.us-east-1.amazonaws.com/",
+        "https://s3.us-east-1.amazonaws.com/photos/",
+        "https://thumbs.s3.eu-west-1.amazonaws.com/small/",
+        "http://minio.local:9000/static-site/",
+        "http://images.example.com/photos/",
+        "http://www.example.com/",
+    ]);
+    let piece = prop::sample::select(vec![
+        "a",
+        "Z9",
+        "/",
+        "//",
+        ".",
+        "..",
+        "%",
+        "%2",
+        "%25",
+        "%41",
+        "%2e",
+        "%2E",
+        "%2F",
+        "%2f",
+        "%20",
+        "+",
+        "~",
+        "%7e",
+        "%7E",
+        "%C3%A9",
+        "é",
+        "%00",
+        "%7F",
+        "%1F",
+        "#",
+        ";",
+        "=",
+        "!",
+        "'",
+        "(",
+        "*",
+        "%3F",
+        "index.html",
+    ]);
+    let param = prop::sample::select(vec![
+        "X-Amz-Algorithm=AWS4-HMAC-SHA256",
+        "X-Amz-Signature=ab",
+        "X-Amz-Date=1",
+        "X-Amz-Security-Token=t%2B",
+        "x-id=GetObject",
+        "Signature=s",
+        "Expires=1",
+        "versionId=2",
+        "acl",
+        "",
+        "X-Amz-Foo=1",
+    ]);
+    (
+        origin,
+        prop::collection::vec(piece, 0..10),
+        prop::collection::vec(param, 0..5),
+    )
+        .prop_map(|(o, parts, params)| {
+            let q = if params.is_empty() {
+                String::new()
+            } else {
+                format!("?{}", params.join("&"))
+            };
+            format!("{o}{}{q}", parts.concat())
+        })
+}
+
+proptest! {
+    /// The fast path never disagrees with the general canonicaliser: whenever it answers,
+    /// the answer is the general one.
+    #[test]
+    fn fast_path_agrees_with_the_general_path(url in s3_url_strategy()) {
+        if let Some(id) = fast_id(&url) {
+            prop_assert_eq!(Some(id), for_url(&table(), &url), "{}", url);
+        }
+    }
+}
