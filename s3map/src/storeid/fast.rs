@@ -147,7 +147,7 @@ fn canonical_key(raw: &[u8], out: &mut String) -> Option<usize> {
             return None;
         }
         let d = hex(*raw.get(i + 1)?)? << 4 | hex(*raw.get(i + 2)?)?;
-        if d < 0x20 || d >= 0x7f {
+        if !(0x20..0x7f).contains(&d) {
             return None;
         }
         if keep(d) {
