@@ -168,7 +168,13 @@ impl Squid {
         // Test-only: shut down within a second instead of Squid's default 30.
         std::fs::write(
             &conf,
-            format!("{conf_text}\n# e2e harness\nshutdown_lifetime 1 seconds\n"),
+            format!(
+                "{conf_text}\n# e2e harness\nshutdown_lifetime 1 seconds\n{}",
+                // S3SQUID_E2E_SQUID_DEBUG="93,3" adds Squid debug sections to cache.log.
+                std::env::var("S3SQUID_E2E_SQUID_DEBUG")
+                    .map(|d| format!("debug_options ALL,1 {d}\n"))
+                    .unwrap_or_default()
+            ),
         )
         .unwrap();
         if is_root() {
