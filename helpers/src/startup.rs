@@ -19,7 +19,9 @@ pub enum Start {
 /// Parses arguments, sets up logging (stderr, Squid puts it in cache.log; default `warn`,
 /// `--log-level` or `S3SQUID_LOG` to change) and loads the config.
 pub fn start(name: &str, help: &str) -> Start {
-    let args = match parse_args(std::env::args().skip(1)) {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let asked_check = argv.iter().any(|a| a == "--check");
+    let args = match parse_args(argv) {
         Ok(Parsed::Run(a)) => a,
         Ok(Parsed::Help) => {
             println!("{help}");
@@ -32,7 +34,7 @@ pub fn start(name: &str, help: &str) -> Start {
         Err(e) => {
             eprintln!("{name}: {e}");
             // Under Squid, bad arguments are a broken config too: answer BH, never exit.
-            if args_only_check() {
+            if asked_check {
                 return Start::Exit(EXIT_CONFIG);
             }
             return Start::Serve(Err(format!("{name}: {e}")));
@@ -80,10 +82,6 @@ pub fn start(name: &str, help: &str) -> Start {
             )))
         }
     }
-}
-
-fn args_only_check() -> bool {
-    std::env::args().any(|a| a == "--check")
 }
 
 /// A whole helper: [`start`], then the [`crate::runner`] loop on stdin/stdout with `rule`
