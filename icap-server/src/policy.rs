@@ -204,6 +204,23 @@ mod tests {
     }
 
     #[test]
+    fn adapted_urls_over_squids_limit_are_refused() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_767_323_045);
+        let p = policy("", false);
+        // A 1000-byte key of escaped bytes (3000 encoded) and a 5000-byte session token.
+        let key = "%C3%A9".repeat(500);
+        let big = Credentials::new("AKID", "secret", Some("t".repeat(5000)), None, "test");
+        let out = p.apply("GET", &format!("http://h/p/{key}"), Some(&big), now);
+        assert_eq!(out, Outcome::Refused(Refusal::UrlTooLong));
+        assert_eq!(Refusal::UrlTooLong.status(), 400);
+        let small = creds(None);
+        assert!(matches!(
+            p.apply("GET", &format!("http://h/p/{key}"), Some(&small), now),
+            Outcome::Adapted { .. }
+        ));
+    }
+
+    #[test]
     fn presign_never_outlives_credentials() {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_767_323_045);
         let five = Duration::from_secs(300);
