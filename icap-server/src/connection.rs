@@ -195,21 +195,28 @@ async fn reqmod<S: AsyncRead + AsyncWrite + Unpin>(
     let http_bytes: Vec<u8> = c.buf.drain(..enc.head_len).collect();
     let started = Instant::now();
 
-    let outcome = if http_bytes.is_empty() {
+    // Parsed once: the decision and the adapted request both use it.
+    let req = if http_bytes.is_empty() {
         None
     } else {
-        let req = crate::http::parse(&http_bytes).map_err(End::Malformed)?;
-        let now = SystemTime::now();
-        match st
-            .policy
-            .apply(req.method, req.target, svc.credentials(now).as_ref(), now)
-        {
-            // A client's body on a routed GET/HEAD is the client's error (HTTP 400), never an
-            // ICAP error: those count toward Squid suspending the service.
-            Outcome::Adapted { .. } if enc.body => Some(Outcome::Refused(Refusal::Body)),
-            other => Some(other),
-        }
+        Some(crate::http::parse(&http_bytes).map_err(End::Malformed)?)
     };
+    let decided = req.map(|req| {
+        let now = SystemTime::now();
+        let outcome =
+            match st
+                .policy
+                .apply(req.method, req.target, svc.credentials(now).as_ref(), now)
+            {
+                // A client's body on a routed GET/HEAD is the client's error (HTTP 400), never an
+                // ICAP error: those count toward Squid suspending the service.
+                Outcome::Adapted { .. } if enc.body => Outcome::Refused(Refusal::Body),
+                other => other,
+            };
+        (req, outcome)
+    });
+    let outcome = decided.as_ref().map(|(_, o)| o);
+    let head_only = decided.as_ref().is_some_and(|(r, _)| r.method == "HEAD");
     // An echo (no 204 offered, outside a preview) is the only answer that needs the body.
     let unchanged = matches!(outcome, None | Some(Outcome::Unchanged(_)));
     let in_preview = head.preview.is_some();
@@ -235,34 +242,29 @@ async fn reqmod<S: AsyncRead + AsyncWrite + Unpin>(
     }
 
     let info = &st.info;
-    let response = match &outcome {
+    let response = match decided.as_ref() {
         _ if too_large => respond::refusal(
             info,
             413,
             "The request body is too large to pass through s3squid-icap.",
             false,
         ),
-        None | Some(Outcome::Unchanged(_)) if head.allow_204 || in_preview => {
+        None | Some((_, Outcome::Unchanged(_))) if head.allow_204 || in_preview => {
             respond::no_content(info)
         }
-        None | Some(Outcome::Unchanged(_)) => respond::echo(info, &http_bytes, body.as_deref()),
-        Some(Outcome::Refused(why)) => respond::refusal(
-            info,
-            why.status(),
-            why.message(),
-            http_bytes.starts_with(b"HEAD "),
-        ),
-        Some(Outcome::Redirect(status, location)) => {
-            respond::redirect(info, *status, location, http_bytes.starts_with(b"HEAD "))
+        None | Some((_, Outcome::Unchanged(_))) => {
+            respond::echo(info, &http_bytes, body.as_deref())
         }
-        Some(Outcome::Adapted { url, host, .. }) => {
-            // Re-parse is cheap and keeps `req` from borrowing across the body read.
-            let req = crate::http::parse(&http_bytes).map_err(End::Malformed)?;
-            respond::adapted(info, &req, url, host)
+        Some((_, Outcome::Refused(why))) => {
+            respond::refusal(info, why.status(), why.message(), head_only)
         }
+        Some((_, Outcome::Redirect(status, location))) => {
+            respond::redirect(info, *status, location, head_only)
+        }
+        Some((req, Outcome::Adapted { url, host, .. })) => respond::adapted(info, req, url, host),
     };
-    svc.metrics.record(outcome.as_ref(), started.elapsed());
-    if let Some(Outcome::Unchanged(why)) = &outcome {
+    svc.metrics.record(outcome, started.elapsed());
+    if let Some(Outcome::Unchanged(why)) = outcome {
         if why.degraded() {
             log::debug!(
                 "degraded ({}): a routed request was left unchanged (204)",

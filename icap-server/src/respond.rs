@@ -21,7 +21,9 @@ fn dropped(name: &str) -> bool {
     name.eq_ignore_ascii_case("host")
         || name.eq_ignore_ascii_case("authorization")
         || name.eq_ignore_ascii_case("proxy-authorization")
-        || name.len() >= 6 && name[..6].eq_ignore_ascii_case("x-amz-")
+        || name
+            .get(..6)
+            .is_some_and(|p| p.eq_ignore_ascii_case("x-amz-"))
 }
 
 fn start(out: &mut Vec<u8>, status: &str, info: &ServiceInfo) {
