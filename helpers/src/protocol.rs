@@ -146,12 +146,27 @@ fn push_quoted(out: &mut Vec<u8>, value: &str) {
     out.push(b'"');
 }
 
-/// Encodes a reply line, `\n` included.
-pub fn encode(out: &mut Vec<u8>, channel: Option<&str>, reply: &Reply) {
+/// Encodes `[channel ]OK store-id="id"\n` from a borrowed ID (the store-id fast path
+/// writes its IDs into a reused buffer).
+pub fn encode_store_id(out: &mut Vec<u8>, channel: Option<&str>, id: &str) {
+    // The same bytes as `encode` of `Reply::StoreId`, without owning the ID (pinned by a
+    // test).
+    push_channel(out, channel);
+    out.extend_from_slice(b"OK store-id=");
+    push_quoted(out, id);
+    out.push(b'\n');
+}
+
+fn push_channel(out: &mut Vec<u8>, channel: Option<&str>) {
     if let Some(c) = channel {
         out.extend_from_slice(c.as_bytes());
         out.push(b' ');
     }
+}
+
+/// Encodes a reply line, `\n` included.
+pub fn encode(out: &mut Vec<u8>, channel: Option<&str>, reply: &Reply) {
+    push_channel(out, channel);
     match reply {
         Reply::StoreId(id) => {
             out.extend_from_slice(b"OK store-id=");

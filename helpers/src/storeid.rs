@@ -4,7 +4,7 @@
 use s3map::route::RouteTable;
 use s3map::storeid::FastIndex;
 
-use crate::protocol::{encode, Reply, Request};
+use crate::protocol::{encode, encode_store_id, Reply, Request};
 use crate::runner::Rule;
 
 /// `OK store-id="…"` for an object under a route (public or S3 spelling), `ERR` otherwise.
@@ -39,14 +39,7 @@ impl Rule for StoreIdRule {
     fn answer(&mut self, req: &Request<'_>, out: &mut Vec<u8>) {
         self.scratch.clear();
         if self.fast.write_id(req.url, &mut self.scratch) {
-            if let Some(c) = req.channel {
-                out.extend_from_slice(c.as_bytes());
-                out.push(b' ');
-            }
-            // A store ID is S3-encoded: it never holds `"`, `\` or a line break.
-            out.extend_from_slice(b"OK store-id=\"");
-            out.extend_from_slice(self.scratch.as_bytes());
-            out.extend_from_slice(b"\"\n");
+            encode_store_id(out, req.channel, &self.scratch);
         } else {
             encode(out, req.channel, &decide(&self.table, req));
         }

@@ -65,3 +65,16 @@ fn quoting_handles_every_special_byte_in_any_order() {
         "BH message=\"a b\\\"c d\\\\e \\\"\"\n"
     );
 }
+
+#[test]
+fn borrowed_store_id_encodes_like_the_reply() {
+    for (channel, id) in [
+        (None, "http://s3.squid.internal/v1/aws/b/k"),
+        (Some("7"), "a\"b"),
+    ] {
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        encode(&mut a, channel, &Reply::StoreId(id.to_owned()));
+        encode_store_id(&mut b, channel, id);
+        assert_eq!(a, b);
+    }
+}
