@@ -85,26 +85,6 @@ impl Load {
     }
 }
 
-/// Stores and caches one fresh and one stale object; returns them as (path, bytes).
-fn warm(st: &Stack) -> Vec<(String, Vec<u8>)> {
-    st.s3.put("photos", "fresh.jpg", b"fresh bytes");
-    st.s3.put_recent(
-        "photos",
-        "stale.jpg",
-        b"stale bytes",
-        Duration::from_secs(2),
-    );
-    let objects = vec![
-        ("/photos/fresh.jpg".to_owned(), b"fresh bytes".to_vec()),
-        ("/photos/stale.jpg".to_owned(), b"stale bytes".to_vec()),
-    ];
-    for (p, b) in &objects {
-        assert_eq!(&st.get(p).body, b);
-    }
-    std::thread::sleep(Duration::from_millis(1500));
-    objects
-}
-
 /// The signer frozen with SIGSTOP under load (`bypass=on`): fresh and stale cached
 /// objects keep being served within `icap_io_timeout`, a miss gets a 5xx, and after
 /// SIGCONT signing resumes by itself (the recovery time is printed and bounded by Squid's
@@ -112,7 +92,7 @@ fn warm(st: &Stack) -> Vec<(String, Vec<u8>)> {
 fn signer_frozen(layout: Layout) {
     let sb = Sandbox::new(&format!("frozen-{}", layout.as_str()));
     let st = Stack::start(&sb, layout, StackOptions::default());
-    let objects = warm(&st);
+    let objects = crate::warm(&st);
     st.s3.put("photos", "miss.jpg", b"miss");
     let load = Load::start(st.front.port, objects, 3);
     std::thread::sleep(Duration::from_millis(500));
@@ -135,7 +115,9 @@ fn signer_frozen(layout: Layout) {
     let (ok, bad, slowest) = load.finish();
     eprintln!("{}: frozen signer: {ok} hits served, {bad} failed, slowest {slowest:?}; signing resumed {recovery:?} after SIGCONT", layout.as_str());
     assert_eq!(bad, 0, "cached objects failed while the signer was frozen");
-    assert!(ok > 50, "{ok}");
+    // 3 threads over ≈ 13 s, most of it blocked in ≤ 10 s ICAP waits: a floor that shows the
+    // load kept running, not a throughput target (tests run 2 at a time on 2 cores).
+    assert!(ok > 20, "{ok}");
     // Measured: a request that meets the frozen service waits up to two ICAP I/O timeouts.
     assert!(
         slowest <= 2 * ICAP_IO_TIMEOUT + Duration::from_secs(2),
@@ -168,7 +150,7 @@ fn signer_frozen_two_tier() {
 fn signer_restarted_resumes_signing() {
     let sb = Sandbox::new("signer-restart");
     let mut st = Stack::start(&sb, Layout::Single, StackOptions::default());
-    let objects = warm(&st);
+    let objects = crate::warm(&st);
     st.s3.put("photos", "miss.jpg", b"miss");
     st.icap.stop();
     for (p, b) in &objects {
@@ -191,7 +173,7 @@ fn signer_restarted_resumes_signing() {
 fn helper_killed_under_load() {
     let sb = Sandbox::new("helper-killed");
     let mut st = Stack::start(&sb, Layout::Single, StackOptions::default());
-    let objects = warm(&st);
+    let objects = crate::warm(&st);
     let load = Load::start(st.front.port, objects, 3);
     std::thread::sleep(Duration::from_millis(500));
     let squid_pid = st.front.proc.pid();
@@ -207,6 +189,7 @@ fn helper_killed_under_load() {
         std::thread::sleep(Duration::from_secs(2));
     }
     let (ok, bad, _) = load.finish();
+    eprintln!("helpers killed: {ok} cached answers, {bad} client errors");
     assert!(ok > 50, "{ok}");
     // At most the requests in flight at each kill may fail (3 kills × 3 client threads).
     assert!(bad <= 9, "{bad} client errors");
@@ -225,7 +208,7 @@ fn helper_killed_under_load() {
 fn invalid_config_then_reconfigure_and_rotate() {
     let sb = Sandbox::new("invalid-reconfigure");
     let st = Stack::start(&sb, Layout::Single, StackOptions::default());
-    let objects = warm(&st);
+    let objects = crate::warm(&st);
     std::fs::write(&st.config, "[[route]]\nname = \"broken\"\npublic = 12\n").unwrap();
     st.icap.proc.signal("HUP");
     for what in ["reconfigure", "rotate"] {
@@ -267,7 +250,7 @@ fn set_switch(st: &Stack, from: &str, to: &str) {
 fn switches_flip_under_traffic() {
     let sb = Sandbox::new("switches");
     let st = Stack::start(&sb, Layout::Single, StackOptions::default());
-    let objects = warm(&st);
+    let objects = crate::warm(&st);
     let load = Load::start(st.front.port, objects, 2);
     for (from, to, metric) in [
         (

@@ -30,3 +30,25 @@ endpoint = "ANON_ENDPOINT"
 addressing = "path"
 auth = "none"
 "#;
+
+/// Stores and caches one fresh and one stale object (modified 2 s before caching, so stale
+/// 1.5 s later: DESIGN fact 8); returns them as (public path, bytes).
+pub fn warm(st: &s3squid_e2e::squid::Stack) -> Vec<(String, Vec<u8>)> {
+    use std::time::Duration;
+    st.s3.put("photos", "fresh.jpg", b"fresh bytes");
+    st.s3.put_recent(
+        "photos",
+        "stale.jpg",
+        b"stale bytes",
+        Duration::from_secs(2),
+    );
+    let objects = vec![
+        ("/photos/fresh.jpg".to_owned(), b"fresh bytes".to_vec()),
+        ("/photos/stale.jpg".to_owned(), b"stale bytes".to_vec()),
+    ];
+    for (p, b) in &objects {
+        assert_eq!(&st.get(p).body, b);
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    objects
+}
