@@ -1,8 +1,12 @@
 //! The helper binaries as Squid runs them: real processes, stdin/stdout, exit codes.
 #![allow(clippy::unwrap_used)] // test code: a panic is a test failure with its location
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 const CONFIG: &str = r#"
 [[route]]
@@ -29,12 +33,7 @@ struct Run {
 }
 
 fn run(bin: &str, config: Option<&str>, input: &[u8], extra: &[&str]) -> Run {
-    let dir = std::env::temp_dir().join(format!(
-        "s3squid-helper-{}-{}",
-        std::process::id(),
-        input.len()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = sandbox();
     let cfg = dir.join("s3squid.toml");
     if let Some(c) = config {
         std::fs::write(&cfg, c).unwrap();
@@ -50,13 +49,58 @@ fn run(bin: &str, config: Option<&str>, input: &[u8], extra: &[&str]) -> Run {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    let stdout = drain(child.stdout.take().unwrap());
+    let stderr = drain(child.stderr.take().unwrap());
     child.stdin.take().unwrap().write_all(input).unwrap();
-    let out = child.wait_with_output().unwrap();
+    let status = wait_bounded(&mut child);
     std::fs::remove_dir_all(&dir).unwrap();
     Run {
-        stdout: String::from_utf8(out.stdout).unwrap(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        code: out.status.code(),
+        stdout: String::from_utf8(stdout.join().unwrap()).unwrap(),
+        stderr: String::from_utf8_lossy(&stderr.join().unwrap()).into_owned(),
+        code: status.code(),
+    }
+}
+
+/// How long a helper may take to answer a few lines and exit. Generous: CI machines are
+/// slow and these tests run in parallel; a helper that hangs fails the test instead of the
+/// whole run.
+const HELPER_EXIT_LIMIT: Duration = Duration::from_secs(30);
+
+/// A fresh directory per call (tests run in parallel in one process).
+fn sandbox() -> PathBuf {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "s3squid-helper-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Reads a pipe to its end on a thread, so a chatty child never blocks on a full pipe.
+fn drain(mut pipe: impl Read + Send + 'static) -> JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = pipe.read_to_end(&mut v);
+        v
+    })
+}
+
+/// Waits for `child` for at most [`HELPER_EXIT_LIMIT`]; kills it (by its PID, through the
+/// handle) and fails the test when it is still running.
+fn wait_bounded(child: &mut Child) -> ExitStatus {
+    let deadline = Instant::now() + HELPER_EXIT_LIMIT;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("helper still running after {HELPER_EXIT_LIMIT:?}: killed");
+        }
+        std::thread::sleep(Duration::from_millis(10));
     }
 }
 
@@ -155,27 +199,48 @@ fn broken_or_missing_config_answers_bh_and_never_exits_early() {
     }
 }
 
-/// A write error on stdout (Squid went away) ends the helper quietly.
+/// A write error on stdout (Squid went away) ends the helper quietly, while its stdin is
+/// still open (so it is the write error that ends it, not EOF).
+///
+/// The first replies may still be written: until a test running in parallel execs the
+/// child it is spawning, that child holds a copy of every pipe end of this process,
+/// including the read end of our helper's stdout. So the test keeps sending lines until
+/// the helper is gone, as Squid would, and bounds the wait.
 #[test]
 fn closed_stdout_ends_quietly() {
-    let dir = std::env::temp_dir().join(format!("s3squid-helper-epipe-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = sandbox();
     std::fs::write(dir.join("c.toml"), CONFIG).unwrap();
     let mut child = Command::new(STOREID)
         .arg("--config")
         .arg(dir.join("c.toml"))
+        .arg("--state-dir")
+        .arg(dir.join("state"))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     drop(child.stdout.take());
+    let stderr = drain(child.stderr.take().unwrap());
     let mut stdin = child.stdin.take().unwrap();
-    let _ = stdin.write_all(b"1 http://images.example.com/photos/a\n");
-    let _ = stdin.flush();
-    let status = child.wait().unwrap();
-    let mut err = String::new();
-    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    let deadline = Instant::now() + HELPER_EXIT_LIMIT;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "helper still running {HELPER_EXIT_LIMIT:?} after its stdout was closed: killed"
+            );
+        }
+        // Fails with EPIPE once the helper has exited; try_wait then reports it.
+        let _ = stdin.write_all(b"1 http://images.example.com/photos/a\n");
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    drop(stdin);
+    let err = String::from_utf8_lossy(&stderr.join().unwrap()).into_owned();
     assert!(status.success(), "{status:?}");
     assert!(!err.contains("panicked"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
