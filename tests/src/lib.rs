@@ -92,6 +92,47 @@ pub fn is_root() -> bool {
         .unwrap_or(false)
 }
 
+/// Gives `dir` and everything in it to Squid's `proxy` user (Squid drops root for it), like
+/// `chown -R proxy:proxy`, except that files that vanish during the walk (s3s-fs's
+/// temporary uploads, another Squid's PID file: the sandbox is live) are skipped instead of
+/// failing the test.
+pub fn give_to_proxy(dir: &Path) {
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap();
+    let (uid, gid) = passwd
+        .lines()
+        .find_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            (f.first() == Some(&"proxy") && f.len() > 3)
+                .then(|| (f[2].parse::<u32>().unwrap(), f[3].parse::<u32>().unwrap()))
+        })
+        .expect("no proxy user in /etc/passwd: is Squid installed? (scripts/install-deps)");
+    fn walk(p: &Path, uid: u32, gid: u32) {
+        let vanished = |e: &std::io::Error| e.kind() == std::io::ErrorKind::NotFound;
+        match std::os::unix::fs::lchown(p, Some(uid), Some(gid)) {
+            Err(e) if vanished(&e) => return,
+            r => r.unwrap_or_else(|e| panic!("chown {}: {e}", p.display())),
+        }
+        let is_dir = match std::fs::symlink_metadata(p) {
+            Err(e) if vanished(&e) => return,
+            r => r.unwrap().is_dir(),
+        };
+        if !is_dir {
+            return;
+        }
+        let entries = match std::fs::read_dir(p) {
+            Err(e) if vanished(&e) => return,
+            r => r.unwrap(),
+        };
+        for entry in entries {
+            match entry {
+                Err(e) if vanished(&e) => {}
+                r => walk(&r.unwrap().path(), uid, gid),
+            }
+        }
+    }
+    walk(dir, uid, gid);
+}
+
 /// The key corpus every layout must serve: `shared/data/awkward-keys.txt`.
 pub fn awkward_keys() -> Vec<String> {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/awkward-keys.txt");

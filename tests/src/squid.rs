@@ -178,12 +178,7 @@ impl Squid {
         )
         .unwrap();
         if is_root() {
-            let ok = Command::new("chown")
-                .args(["-R", "proxy:proxy"])
-                .arg(&sb.dir)
-                .status()
-                .unwrap();
-            assert!(ok.success(), "chown proxy failed");
+            crate::give_to_proxy(&sb.dir);
         }
         let out = Command::new("squid").arg("-N").arg("-f").arg(&conf).arg("-z").output().unwrap_or_else(|e| {
             panic!("squid is not installed or not on PATH ({e}): run scripts/test, which installs it")
