@@ -146,27 +146,66 @@ fn push_quoted(out: &mut Vec<u8>, value: &str) {
     out.push(b'"');
 }
 
-/// Encodes `[channel ]OK store-id="id"\n` from a borrowed ID (the store-id fast path
-/// writes its IDs into a reused buffer).
-pub fn encode_store_id(out: &mut Vec<u8>, channel: Option<&str>, id: &str) {
-    // The same bytes as `encode` of `Reply::StoreId`, without owning the ID (pinned by a
-    // test).
-    push_channel(out, channel);
-    out.extend_from_slice(b"OK store-id=");
-    push_quoted(out, id);
-    out.push(b'\n');
+/// The fields of a request line that is all printable ASCII (no tab, no CR), split
+/// without UTF-8 validation: `(channel, url)` exactly as [`parse_line`] splits them, or
+/// None for any other line (let [`parse_line`] judge it).
+pub fn split_printable(line: &[u8]) -> Option<(Option<&[u8]>, &[u8])> {
+    // One pass the compiler vectorises: every byte in 0x20..=0x7e.
+    let printable = line
+        .iter()
+        .fold(true, |acc, &b| acc & (b.wrapping_sub(0x20) < 0x5f));
+    if !printable || line.len() > MAX_HELPER_LINE {
+        return None;
+    }
+    let first = memchr::memchr(b' ', line).unwrap_or(line.len());
+    let (channel, rest) = if is_channel(&line[..first]) {
+        (
+            Some(&line[..first]),
+            line.get(first + 1..).unwrap_or_default(),
+        )
+    } else {
+        (None, line)
+    };
+    let skip = rest.iter().position(|&b| b != b' ').unwrap_or(rest.len());
+    let rest = &rest[skip..];
+    let url = &rest[..memchr::memchr(b' ', rest).unwrap_or(rest.len())];
+    (!url.is_empty()).then_some((channel, url))
 }
 
-fn push_channel(out: &mut Vec<u8>, channel: Option<&str>) {
+/// Encodes `[channel ]OK store-id="…"\n` with a value `write_value` appends, which must
+/// need no escaping (no `"`, `\`, CR or LF: the store-id fast path's IDs). If it returns
+/// false, nothing is appended.
+pub fn encode_store_id_with(
+    out: &mut Vec<u8>,
+    channel: Option<&[u8]>,
+    write_value: impl FnOnce(&mut Vec<u8>) -> bool,
+) -> bool {
+    // The same bytes as `encode` of `Reply::StoreId` (pinned by a test).
+    let start = out.len();
+    push_channel(out, channel);
+    out.extend_from_slice(b"OK store-id=\"");
+    let value = out.len();
+    if !write_value(out) {
+        out.truncate(start);
+        return false;
+    }
+    debug_assert!(!out[value..]
+        .iter()
+        .any(|b| matches!(b, b'"' | b'\\' | b'\r' | b'\n')));
+    out.extend_from_slice(b"\"\n");
+    true
+}
+
+fn push_channel(out: &mut Vec<u8>, channel: Option<&[u8]>) {
     if let Some(c) = channel {
-        out.extend_from_slice(c.as_bytes());
+        out.extend_from_slice(c);
         out.push(b' ');
     }
 }
 
 /// Encodes a reply line, `\n` included.
 pub fn encode(out: &mut Vec<u8>, channel: Option<&str>, reply: &Reply) {
-    push_channel(out, channel);
+    push_channel(out, channel.map(str::as_bytes));
     match reply {
         Reply::StoreId(id) => {
             out.extend_from_slice(b"OK store-id=");

@@ -25,6 +25,13 @@ pub enum Stop {
 pub trait Rule {
     /// Appends the reply line for `req`.
     fn answer(&mut self, req: &Request<'_>, out: &mut Vec<u8>);
+
+    /// A fast path on the raw line (without its `\n`), tried first: appends the whole
+    /// reply line and returns true, or appends nothing and returns false, and the line is
+    /// parsed and given to [`Rule::answer`]. It must answer exactly what that would.
+    fn answer_raw(&mut self, _line: &[u8], _out: &mut Vec<u8>) -> bool {
+        false
+    }
 }
 
 impl<F: FnMut(&Request<'_>) -> Reply> Rule for F {
@@ -79,6 +86,9 @@ pub fn run(mut input: impl Read, mut output: impl Write, mut decide: impl Rule) 
 }
 
 fn answer(line: &[u8], out: &mut Vec<u8>, decide: &mut impl Rule) {
+    if decide.answer_raw(line, out) {
+        return;
+    }
     match parse_line(line) {
         Ok(req) => decide.answer(&req, out),
         Err(e) => reply_err(out, channel_of(line), e),

@@ -268,7 +268,12 @@ fn has_control(s: &str) -> bool {
 /// Whether a key has a `.` or `..` path segment (S3 keeps them literally; s3squid refuses
 /// them).
 pub(crate) fn has_dot_segment(key: &str) -> bool {
-    let b = key.as_bytes();
+    has_dot_segment_bytes(key.as_bytes())
+}
+
+/// [`has_dot_segment`] of a key's bytes (escaped or not: `.` and `/` are never escaped in
+/// a canonical key).
+pub(crate) fn has_dot_segment_bytes(b: &[u8]) -> bool {
     memchr::memchr_iter(b'.', b).any(|i| {
         let starts = i == 0 || b[i - 1] == b'/';
         let ends_at = |j: usize| j == b.len() || b[j] == b'/';

@@ -68,13 +68,72 @@ fn quoting_handles_every_special_byte_in_any_order() {
 
 #[test]
 fn borrowed_store_id_encodes_like_the_reply() {
-    for (channel, id) in [
-        (None, "http://s3.squid.internal/v1/aws/b/k"),
-        (Some("7"), "a\"b"),
-    ] {
-        let (mut a, mut b) = (Vec::new(), Vec::new());
+    for channel in [None, Some("7")] {
+        let id = "http://s3.squid.internal/v1/aws/b/k%20%C3%A9";
+        let (mut a, mut b) = (Vec::new(), b"kept".to_vec());
         encode(&mut a, channel, &Reply::StoreId(id.to_owned()));
-        encode_store_id(&mut b, channel, id);
-        assert_eq!(a, b);
+        assert!(encode_store_id_with(
+            &mut b,
+            channel.map(str::as_bytes),
+            |out| {
+                out.extend_from_slice(id.as_bytes());
+                true
+            }
+        ));
+        assert_eq!(b.strip_prefix(b"kept").unwrap(), a);
+        // A value writer that gives up leaves the buffer as it was.
+        assert!(!encode_store_id_with(
+            &mut b,
+            channel.map(str::as_bytes),
+            |out| {
+                out.extend_from_slice(b"partial");
+                false
+            }
+        ));
+        assert_eq!(b.strip_prefix(b"kept").unwrap(), a);
     }
+}
+
+/// The raw split the fast path uses is [`parse_line`]'s split, for every line it accepts,
+/// and it accepts only printable ASCII.
+#[test]
+fn printable_split_agrees_with_parse_line() {
+    let pieces: [&[u8]; 14] = [
+        b"1",
+        b"17",
+        b"18446744073709551615",
+        b"184467440737095516150",
+        b" ",
+        b"  ",
+        b"http://h/a",
+        b"x",
+        b"-",
+        b"\t",
+        b"\r",
+        b"\xc3\xa9",
+        b"\x00",
+        b"\x7f",
+    ];
+    // Every sequence of up to 4 pieces: 14^4 lines.
+    let mut line = Vec::new();
+    for n in 0..14usize.pow(4) {
+        line.clear();
+        let mut k = n;
+        for _ in 0..4 {
+            line.extend_from_slice(pieces[k % 14]);
+            k /= 14;
+        }
+        let printable = line.iter().all(|b| (0x20..0x7f).contains(b));
+        match split_printable(&line) {
+            Some((channel, url)) => {
+                assert!(printable, "{line:?}");
+                let r = parse_line(&line).unwrap();
+                assert_eq!(channel, r.channel.map(str::as_bytes), "{line:?}");
+                assert_eq!(url, r.url.as_bytes(), "{line:?}");
+            }
+            None => assert!(!printable || parse_line(&line).is_err(), "{line:?}"),
+        }
+    }
+    let long = vec![b'a'; MAX_HELPER_LINE + 1];
+    assert_eq!(split_printable(&long), None);
 }

@@ -1,41 +1,88 @@
-//! The store-ID fast path: one pass, no allocation, for the spelling Squid sends almost
-//! every time — a route's own S3 URL (in its addressing style and scheme), presigned or not,
-//! with a key in canonical or simply escaped form. Anything else (public URLs, other AWS
-//! spellings, `+`, non-ASCII or suspicious keys, other query parameters, routes that share
-//! a bucket) falls back to [`super::for_url`], and a property test checks that the two
-//! always agree.
+//! The store-ID fast path: one pass over the bytes, no allocation, for the spelling Squid
+//! sends almost every time — a route's own S3 URL (in its addressing style and scheme),
+//! presigned or not, with its key in the escaped form SDKs write (UTF-8 escapes and `+`
+//! included). Anything else (public URLs, other AWS spellings, upper-case hosts, raw
+//! reserved or non-ASCII bytes, bad escapes, other query parameters, routes that share a
+//! bucket or a host) falls back to [`super::for_url`], and property tests check that the
+//! two always agree.
 
-use crate::decide::has_dot_segment;
-use crate::limits::MAX_KEY_BYTES;
+use crate::decide::has_dot_segment_bytes;
+use crate::limits::{MAX_INPUT_URL_BYTES, MAX_KEY_BYTES};
 use crate::route::RouteTable;
-use crate::url::Scheme;
 
 /// One route's own S3 spelling.
 #[derive(Debug, Clone)]
 struct Entry {
-    scheme: Scheme,
-    /// `bucket.host[:port]` (virtual) or `host[:port]` (path), lower-case.
-    authority: String,
-    /// `/` (virtual) or `/bucket/` (path).
-    path_prefix: String,
+    /// `scheme://bucket.host[:port]/` (virtual) or `scheme://host[:port]/bucket/` (path),
+    /// lower-case: a URL takes this entry only if it starts with exactly these bytes.
+    prefix: Vec<u8>,
     /// `http://s3.squid.internal/v1/<endpoint-id>/<bucket>/`.
-    id_prefix: String,
+    id_prefix: Vec<u8>,
     /// The route's `key_prefix`, S3-encoded.
-    key_prefix: String,
+    key_prefix: Vec<u8>,
 }
 
-/// The routes' own S3 spellings, looked up by authority.
-#[derive(Debug, Clone, Default)]
+/// The routes' own S3 spellings, sorted by prefix for a binary search.
+#[derive(Debug, Clone)]
 pub struct FastIndex {
     entries: Vec<Entry>,
+    /// Bit i of `params_by_head[b]`: `SIGNATURE_PARAMS[i]` starts with byte b.
+    params_by_head: [u16; 128],
+    /// Bit i of `params_by_seventh[b]`: `SIGNATURE_PARAMS[i]` has byte b at index 6
+    /// (every b when it is shorter).
+    params_by_seventh: [u16; 128],
 }
 
+/// Longest run of escaped non-ASCII bytes checked in place (36 CJK characters); a longer
+/// run takes the general path.
+const MAX_UTF8_RUN: usize = 108;
+
+/// Bytes an S3 key keeps unescaped in a store ID: `A-Za-z0-9-._~/`.
+const KEEP: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~' | b'/');
+        b += 1;
+    }
+    t
+};
+
+/// The bytes a key run is copied through in one go: [`KEEP`] without `.` (a `.` is looked
+/// at on its own, for dot segments).
+const RUN: [bool; 256] = {
+    let mut t = KEEP;
+    t[b'.' as usize] = false;
+    t
+};
+
+/// Hex digit values, 0xff for non-digits.
+const HEX_VALUE: [u8; 256] = {
+    let mut t = [0xff; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = match c {
+            b'0'..=b'9' => c - b'0',
+            b'a'..=b'f' => c - b'a' + 10,
+            b'A'..=b'F' => c - b'A' + 10,
+            _ => 0xff,
+        };
+        b += 1;
+    }
+    t
+};
+
+const HEX: &[u8; 16] = b"0123456789ABCDEF";
+
 impl FastIndex {
-    /// Indexes the routes whose bucket no other route shares and whose S3 authority is no
-    /// public host (those go the general way).
+    /// Indexes the routes whose own S3 spelling only they can claim: no other route shares
+    /// the bucket, no public URL and no other route's S3 spelling shares the host, and no
+    /// query parameter is allow-listed. The others go the general way.
     pub fn new(table: &RouteTable) -> FastIndex {
         let routes = table.routes();
-        let mut entries = Vec::new();
+        let mut entries: Vec<Entry> = Vec::new();
         for r in routes {
             let shared = routes
                 .iter()
@@ -43,8 +90,15 @@ impl FastIndex {
                 .count()
                 > 1;
             let authority = r.s3_authority();
-            let public_clash = routes.iter().any(|o| o.public.authority() == authority);
-            if shared || public_clash || !r.allow_query.is_empty() {
+            let host_clash = routes.iter().any(|o| {
+                o.public.authority() == authority
+                    || (o.s3_authority() == authority && o.addressing != r.addressing)
+            });
+            let id_prefix = format!("{}{}/{}/", super::STORE_ID_PREFIX, r.endpoint.id, r.bucket);
+            // The helper writes IDs unquoted-safe; a prefix that would need escaping (it
+            // cannot, with validated endpoints and buckets) goes the general way.
+            let needs_escaping = id_prefix.bytes().any(|b| matches!(b, b'"' | b'\\'));
+            if shared || host_clash || needs_escaping || !r.allow_query.is_empty() {
                 continue;
             }
             let path_prefix = match r.addressing {
@@ -52,19 +106,36 @@ impl FastIndex {
                 crate::endpoint::Addressing::Path => format!("/{}/", r.bucket),
             };
             entries.push(Entry {
-                scheme: r.endpoint.scheme,
-                authority,
-                path_prefix,
-                id_prefix: format!("{}{}/{}/", super::STORE_ID_PREFIX, r.endpoint.id, r.bucket),
-                key_prefix: crate::pct::encode_path(&r.key_prefix),
+                prefix: format!("{}://{authority}{path_prefix}", r.endpoint.scheme.as_str())
+                    .into_bytes(),
+                id_prefix: id_prefix.into_bytes(),
+                key_prefix: crate::pct::encode_path(&r.key_prefix).into_bytes(),
             });
         }
-        FastIndex { entries }
+        entries.sort_by(|a, b| by_len_then_bytes(&a.prefix, &b.prefix));
+        entries.dedup_by(|a, b| a.prefix == b.prefix);
+        let mut params_by_head = [0u16; 128];
+        let mut params_by_seventh = [0u16; 128];
+        for (i, p) in super::SIGNATURE_PARAMS.iter().enumerate() {
+            let p = p.as_bytes();
+            params_by_head[usize::from(p[0])] |= 1 << i;
+            match p.get(6) {
+                Some(&b) => params_by_seventh[usize::from(b)] |= 1 << i,
+                // A shorter name: byte 6 of the pair is `=`, the value's, or missing.
+                None => params_by_seventh.iter_mut().for_each(|set| *set |= 1 << i),
+            }
+        }
+        FastIndex {
+            entries,
+            params_by_head,
+            params_by_seventh,
+        }
     }
 
     /// Appends the store ID of `url` to `out` and returns true, or leaves `out` as it was
-    /// and returns false (take the general path).
-    pub fn write_id(&self, url: &str, out: &mut String) -> bool {
+    /// and returns false (take the general path). An ID written here never contains `"`,
+    /// `\`, or a byte outside printable ASCII, so it needs no quoting in a helper reply.
+    pub fn write_id(&self, url: &[u8], out: &mut Vec<u8>) -> bool {
         let start = out.len();
         let ok = self.try_write(url, out).is_some();
         if !ok {
@@ -73,92 +144,264 @@ impl FastIndex {
         ok
     }
 
-    fn try_write(&self, url: &str, out: &mut String) -> Option<()> {
-        let (scheme, rest) = if let Some(r) = url.strip_prefix("https://") {
-            (Scheme::Https, r)
-        } else {
-            (Scheme::Http, url.strip_prefix("http://")?)
-        };
-        let slash = memchr::memchr(b'/', rest.as_bytes())?;
-        let (authority, tail) = rest.split_at(slash);
-        let e = self.entries.iter().find(|e| {
-            e.scheme == scheme
-                && e.authority == authority
-                && tail.starts_with(e.path_prefix.as_str())
-        })?;
-        if memchr::memchr(b'#', tail.as_bytes()).is_some() {
+    fn entry(&self, prefix: &[u8]) -> Option<&Entry> {
+        self.entries
+            .binary_search_by(|e| by_len_then_bytes(&e.prefix, prefix))
+            .ok()
+            .map(|i| &self.entries[i])
+    }
+
+    fn try_write(&self, url: &[u8], out: &mut Vec<u8>) -> Option<()> {
+        if url.len() > MAX_INPUT_URL_BYTES {
             return None;
         }
-        let (path, query) = match memchr::memchr(b'?', tail.as_bytes()) {
-            Some(q) => (&tail[..q], &tail[q + 1..]),
-            None => (tail, ""),
+        let after_scheme = if url.starts_with(b"https://") {
+            8
+        } else if url.starts_with(b"http://") {
+            7
+        } else {
+            return None;
         };
-        let raw_key = path.strip_prefix(e.path_prefix.as_str())?;
-        let mut from = 0;
-        for end in memchr::memchr_iter(b'&', query.as_bytes()).chain(std::iter::once(query.len())) {
-            let pair = &query[from..end];
-            from = end + 1;
-            if !pair.is_empty() && !super::SIGNATURE_PARAMS.contains(&crate::url::param_name(pair))
-            {
-                return None;
+        // Virtual-hosted: the prefix ends at the authority's `/`; path-style: one segment on.
+        let first = after_scheme + memchr::memchr(b'/', &url[after_scheme..])? + 1;
+        let e = match self.entry(&url[..first]) {
+            Some(e) => e,
+            None => {
+                let second = first + url[first..].iter().position(|&b| b == b'/')? + 1;
+                self.entry(&url[..second])?
             }
-        }
-        out.push_str(&e.id_prefix);
+        };
+        let raw = &url[e.prefix.len()..];
+        out.extend_from_slice(&e.id_prefix);
         let key_start = out.len();
-        let decoded = canonical_key(raw_key.as_bytes(), out)?;
+        let Key {
+            decoded,
+            query,
+            maybe_dot_segment,
+        } = canonical_key(raw, out)?;
         let key = &out[key_start..];
         if decoded == 0
             || decoded > MAX_KEY_BYTES
             || !key.starts_with(&e.key_prefix)
-            || has_dot_segment(key)
+            || (maybe_dot_segment && has_dot_segment_bytes(key))
         {
             return None;
         }
+        self.only_signature_params(query)
+    }
+
+    /// Whether every `&`-separated pair of `query` is a signature parameter (those are
+    /// left out of IDs), and there is no fragment.
+    fn only_signature_params(&self, query: &[u8]) -> Option<()> {
+        // One pass the compiler vectorises, then one search for all the pairs.
+        if query.iter().fold(false, |acc, &b| acc | (b == b'#')) {
+            return None;
+        }
+        self.pair_ok(query)?;
+        for at in memchr::memchr_iter(b'&', query) {
+            self.pair_ok(&query[at + 1..])?;
+        }
         Some(())
+    }
+
+    /// The pair at the start of `rest` (which runs to the end of the query) is empty or a
+    /// signature parameter.
+    fn pair_ok(&self, rest: &[u8]) -> Option<()> {
+        match rest.first() {
+            None | Some(b'&') => Some(()),
+            Some(_) => self.is_signature_param(rest).then_some(()),
+        }
+    }
+
+    /// Whether the pair at the start of `pair` (up to `&` or the end) is a signature
+    /// parameter.
+    fn is_signature_param(&self, pair: &[u8]) -> bool {
+        // The names that share this pair's first byte and its byte 6 (`X-Amz-?`): one to
+        // three, instead of all eleven.
+        let first = pair.first().copied().unwrap_or(0);
+        let seventh = pair.get(6).copied().unwrap_or(0);
+        let mut set = self.params_by_head[usize::from(first & 0x7f)]
+            & self.params_by_seventh[usize::from(seventh & 0x7f)];
+        while set != 0 {
+            let p = super::SIGNATURE_PARAMS[set.trailing_zeros() as usize].as_bytes();
+            let name_ends = pair.get(p.len()).is_none_or(|&b| b == b'=' || b == b'&');
+            if name_ends && pair.starts_with(p) {
+                return true;
+            }
+            set &= set - 1;
+        }
+        false
     }
 }
 
-/// Appends the S3-canonical form of a raw S3-path key; returns its decoded length, or None
-/// for anything the general path must judge (`+`, other raw bytes, bad or non-ASCII or
-/// control escapes).
-fn canonical_key(raw: &[u8], out: &mut String) -> Option<usize> {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    let keep = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/');
-    let hex = |b: u8| match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    };
+/// A canonical key, written.
+struct Key<'u> {
+    /// Its decoded length.
+    decoded: usize,
+    /// The query after it (empty without one).
+    query: &'u [u8],
+    /// Whether a `.` starts one of its segments (then it may have a `.`/`..` segment).
+    maybe_dot_segment: bool,
+}
+
+/// Appends the S3-canonical form of a raw S3-path key (`+` is a space, as S3 reads it) up
+/// to the query, or returns None for anything the general path must judge: raw bytes other
+/// than `A-Za-z0-9-._~/+`, bad escapes, control characters, invalid UTF-8, a fragment.
+fn canonical_key<'u>(raw: &'u [u8], out: &mut Vec<u8>) -> Option<Key<'u>> {
+    let key_start = out.len();
     let mut decoded = 0;
+    let mut maybe_dot_segment = false;
     let mut i = 0;
-    while i < raw.len() {
-        let run = raw[i..]
-            .iter()
-            .position(|&b| !keep(b))
-            .unwrap_or(raw.len() - i);
-        out.push_str(std::str::from_utf8(&raw[i..i + run]).ok()?);
-        decoded += run;
-        i += run;
-        if i == raw.len() {
+    // Decoded non-ASCII bytes not yet checked as UTF-8.
+    let mut utf8 = [0u8; MAX_UTF8_RUN];
+    let mut pending = 0;
+    let query = loop {
+        let run = run_len(&raw[i..]);
+        if run > 0 {
+            check_utf8(&utf8[..pending])?;
+            pending = 0;
+            out.extend_from_slice(&raw[i..i + run]);
+            decoded += run;
+            i += run;
+        }
+        let Some(&b) = raw.get(i) else {
+            break &raw[i..];
+        };
+        let d = match b {
+            b'?' => break &raw[i + 1..],
+            b'+' => b' ',
+            b'.' => b'.',
+            b'%' => {
+                let hi = HEX_VALUE[usize::from(*raw.get(i + 1)?)];
+                let lo = HEX_VALUE[usize::from(*raw.get(i + 2)?)];
+                if hi == 0xff || lo == 0xff {
+                    return None;
+                }
+                i += 2;
+                hi << 4 | lo
+            }
+            _ => return None,
+        };
+        i += 1;
+        decoded += 1;
+        if d >= 0x80 {
+            *utf8.get_mut(pending)? = d;
+            pending += 1;
+        } else {
+            check_utf8(&utf8[..pending])?;
+            pending = 0;
+            if d < 0x20 || d == 0x7f {
+                return None;
+            }
+        }
+        if d == b'.' {
+            // A segment starts here: at the key's start or after a `/`.
+            maybe_dot_segment |= out.len() == key_start || out.last() == Some(&b'/');
+        }
+        if KEEP[usize::from(d)] {
+            out.push(d);
+        } else {
+            out.extend_from_slice(&[b'%', HEX[usize::from(d >> 4)], HEX[usize::from(d & 15)]]);
+        }
+    };
+    check_utf8(&utf8[..pending])?;
+    Some(Key {
+        decoded,
+        query,
+        maybe_dot_segment,
+    })
+}
+
+/// Prefixes are ordered by length first: most lookups then compare lengths only, and one
+/// prefix's bytes at the end.
+fn by_len_then_bytes(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
+    a.len().cmp(&b.len()).then_with(|| a.cmp(b))
+}
+
+/// How many bytes at the start of `raw` are [`RUN`] bytes: eight at a time while all eight
+/// are (table lookups without a branch each), then one at a time.
+fn run_len(raw: &[u8]) -> usize {
+    let mut n = 0;
+    while let Some(chunk) = raw.get(n..n + 8) {
+        if !chunk.iter().fold(true, |all, &b| all & RUN[usize::from(b)]) {
             break;
         }
-        if raw[i] != b'%' {
-            return None;
-        }
-        let d = hex(*raw.get(i + 1)?)? << 4 | hex(*raw.get(i + 2)?)?;
-        if !(0x20..0x7f).contains(&d) {
-            return None;
-        }
-        if keep(d) {
-            out.push(char::from(d));
-        } else {
-            out.push('%');
-            out.push(char::from(HEX[usize::from(d >> 4)]));
-            out.push(char::from(HEX[usize::from(d & 15)]));
-        }
-        decoded += 1;
-        i += 3;
+        n += 8;
     }
-    Some(decoded)
+    n + raw[n..]
+        .iter()
+        .position(|&b| !RUN[usize::from(b)])
+        .unwrap_or(raw.len() - n)
+}
+
+/// A run of decoded non-ASCII bytes: whole UTF-8 characters, none of them a C1 control.
+fn check_utf8(run: &[u8]) -> Option<()> {
+    if run.is_empty() {
+        return Some(());
+    }
+    let s = std::str::from_utf8(run).ok()?;
+    (!s.chars().any(char::is_control)).then_some(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_pairs_at_every_alignment() {
+        let index = FastIndex::new(&RouteTable::new(&[]));
+        let pairs = [
+            "X-Amz-Date=1",
+            "",
+            "x-id",
+            "Signature=a&b",
+            "versionId=1",
+            "#",
+            "acl",
+        ];
+        for pad in 0..9 {
+            for (n, extra) in pairs.iter().enumerate() {
+                let query = format!(
+                    "X-Amz-Expires={}&{extra}&X-Amz-Signature=00",
+                    "3".repeat(pad)
+                );
+                // "Signature=a&b" is two pairs, the second ("b") not a signature parameter.
+                let ok = matches!(n, 0..=2);
+                assert_eq!(
+                    index.only_signature_params(query.as_bytes()).is_some(),
+                    ok,
+                    "{query}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn signature_params_exactly() {
+        let index = FastIndex::new(&RouteTable::new(&[]));
+        let is = |pair: &[u8]| index.is_signature_param(pair);
+        for p in super::super::SIGNATURE_PARAMS {
+            assert!(is(p.as_bytes()), "{p}");
+            assert!(is(format!("{p}=v=w").as_bytes()), "{p}");
+            assert!(is(format!("{p}=").as_bytes()), "{p}");
+            assert!(!is(format!("{p}x=v").as_bytes()), "{p}");
+            assert!(!is(format!("{p}{}", "x".repeat(40)).as_bytes()), "{p}");
+            assert!(!is(&p.as_bytes()[1..]), "{p}");
+            assert!(!is(p.to_ascii_lowercase().as_bytes()) || p == "x-id", "{p}");
+        }
+        for good in ["x-id=GetObject", "x-id", "Expires=1", "Signature=Zm9v"] {
+            assert!(is(good.as_bytes()), "{good}");
+        }
+        for bad in [
+            "versionId=1",
+            "=X-Amz-Date",
+            "",
+            "=",
+            "X-Amz-Dates=1",
+            "x-i",
+            "\u{e9}",
+        ] {
+            assert!(!is(bad.as_bytes()), "{bad}");
+        }
+    }
 }
