@@ -73,7 +73,11 @@ pub fn free_port() -> u16 {
 /// Path of a workspace binary. `scripts/test` builds them before the tests run.
 pub fn bin(name: &str) -> PathBuf {
     let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().and_then(Path::parent).unwrap();
+    // Tests run from target/<profile>/deps/, the harness's own binaries from target/<profile>/.
+    let mut dir = exe.parent().unwrap();
+    if dir.ends_with("deps") {
+        dir = dir.parent().unwrap();
+    }
     let p = dir.join(name);
     assert!(
         p.is_file(),

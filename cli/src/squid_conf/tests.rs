@@ -301,7 +301,7 @@ fn several_routes_give_one_peer_per_origin_and_one_acl_per_public_host() {
         assert!(text.contains("\nicap_enable on\n"));
         assert!(text.contains("\nicap_io_timeout 5 seconds\n"));
         assert!(text.contains("\nicap_connect_timeout 2 seconds\n"));
-        assert!(text.contains("\nicap_persistent_connections on\n"));
+        assert!(text.contains("\nicap_persistent_connections off\n"));
         assert!(text.contains("\n# icap_service_failure_limit 10\n"));
     }
     assert!(signer.contains("\nhttp_port 127.0.0.1:3129 accel vhost\n"));

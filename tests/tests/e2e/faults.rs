@@ -115,12 +115,14 @@ fn signer_frozen(layout: Layout) {
     let (ok, bad, slowest) = load.finish();
     eprintln!("{}: frozen signer: {ok} hits served, {bad} failed, slowest {slowest:?}; signing resumed {recovery:?} after SIGCONT", layout.as_str());
     assert_eq!(bad, 0, "cached objects failed while the signer was frozen");
-    // 3 threads over ≈ 13 s, most of it blocked in ≤ 10 s ICAP waits: a floor that shows the
+    // 3 threads over ≈ 13 s, most of it blocked in ≤ 5 s ICAP waits: a floor that shows the
     // load kept running, not a throughput target (tests run 2 at a time on 2 cores).
     assert!(ok > 20, "{ok}");
-    // Measured: a request that meets the frozen service waits up to two ICAP I/O timeouts.
+    // Every cached answer within icap_io_timeout, the ones in flight at the freeze included
+    // (the samples turn persistent ICAP connections off: Squid retries a transaction that
+    // failed on a reused connection, which doubled their wait).
     assert!(
-        slowest <= 2 * ICAP_IO_TIMEOUT + Duration::from_secs(2),
+        slowest <= ICAP_IO_TIMEOUT + Duration::from_secs(2),
         "a cached object took {slowest:?}"
     );
     assert!(
