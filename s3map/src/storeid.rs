@@ -162,13 +162,15 @@ fn s3_form<'r, 'u>(table: &'r RouteTable, url: &RequestUrl<'u>) -> Option<S3Form
             path.strip_prefix(r.bucket.as_str())
                 .and_then(|p| p.strip_prefix('/'))
         } else {
-            let sub = url.host.get(..r.bucket.len())?;
+            // A host shorter than this route's bucket is simply not this route's (the next
+            // route may still match).
+            let sub = url.host.get(..r.bucket.len());
             let rest = url
                 .host
                 .get(r.bucket.len()..)
                 .and_then(|h| h.strip_prefix('.'));
-            match rest {
-                Some(rest)
+            match (sub, rest) {
+                (Some(sub), Some(rest))
                     if sub.eq_ignore_ascii_case(&r.bucket)
                         && ep.matches(url.scheme, rest, url.port) =>
                 {

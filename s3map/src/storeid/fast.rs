@@ -78,21 +78,35 @@ const HEX: &[u8; 16] = b"0123456789ABCDEF";
 
 impl FastIndex {
     /// Indexes the routes whose own S3 spelling only they can claim: no other route shares
-    /// the bucket, no public URL and no other route's S3 spelling shares the host, and no
-    /// query parameter is allow-listed. The others go the general way.
+    /// the bucket, no public URL and no other route's S3 spelling in either addressing
+    /// style can name the same host (hosts compared without ports or schemes: the general
+    /// path matches default ports across schemes), and no query parameter is allow-listed.
+    /// The others go the general way. Each entry is then checked against the general path.
     pub fn new(table: &RouteTable) -> FastIndex {
         let routes = table.routes();
         let mut entries: Vec<Entry> = Vec::new();
-        for r in routes {
+        for (i, r) in routes.iter().enumerate() {
             let shared = routes
                 .iter()
                 .filter(|o| o.endpoint.id == r.endpoint.id && o.bucket == r.bucket)
                 .count()
                 > 1;
             let authority = r.s3_authority();
-            let host_clash = routes.iter().any(|o| {
-                o.public.authority() == authority
-                    || (o.s3_authority() == authority && o.addressing != r.addressing)
+            let virtual_host =
+                |o: &crate::route::Route| format!("{}.{}", o.bucket, o.endpoint.host);
+            let host = match r.addressing {
+                crate::endpoint::Addressing::Virtual => virtual_host(r),
+                crate::endpoint::Addressing::Path => r.endpoint.host.clone(),
+            };
+            let host_clash = routes.iter().enumerate().any(|(j, o)| {
+                o.public.host == host
+                    || (j != i
+                        && (virtual_host(o) == host
+                            // o's path-style URLs on this host: every key of a virtual
+                            // route's host, or this very bucket.
+                            || (o.endpoint.host == host
+                                && (r.addressing == crate::endpoint::Addressing::Virtual
+                                    || o.bucket == r.bucket))))
             });
             let id_prefix = format!("{}{}/{}/", super::STORE_ID_PREFIX, r.endpoint.id, r.bucket);
             // The helper writes IDs unquoted-safe; a prefix that would need escaping (it
@@ -114,6 +128,55 @@ impl FastIndex {
         }
         entries.sort_by(|a, b| by_len_then_bytes(&a.prefix, &b.prefix));
         entries.dedup_by(|a, b| a.prefix == b.prefix);
+        let mut index = FastIndex {
+            entries,
+            params_by_head: [0; 128],
+            params_by_seventh: [0; 128],
+        };
+        index.index_params();
+        index.keep_what_the_general_path_agrees_with(table);
+        index
+    }
+
+    /// Drops every entry for which the general path answers one of a few probe URLs
+    /// differently. The exclusions above cover the route tables we can think of; this
+    /// covers the rest (hosts that match across schemes and default ports, buckets with dots
+    /// that spell another route's host, endpoints the general path does not recognise…):
+    /// which route a prefix belongs to does not depend on the key. Until no entry fails.
+    fn keep_what_the_general_path_agrees_with(&mut self, table: &RouteTable) {
+        const PROBES: [&str; 3] = [
+            "k",
+            "dir/a%20b+c.jpg?X-Amz-Date=1&X-Amz-Signature=00",
+            "v1/aws/b/k",
+        ];
+        loop {
+            let failing: Vec<Vec<u8>> = self
+                .entries
+                .iter()
+                .filter(|e| {
+                    PROBES.iter().any(|probe| {
+                        let url = format!(
+                            "{}{}{probe}",
+                            String::from_utf8_lossy(&e.prefix),
+                            String::from_utf8_lossy(&e.key_prefix)
+                        );
+                        let mut out = Vec::new();
+                        let fast = self
+                            .write_id(url.as_bytes(), &mut out)
+                            .then(|| String::from_utf8_lossy(&out).into_owned());
+                        fast.is_none() || fast != super::for_url(table, &url)
+                    })
+                })
+                .map(|e| e.prefix.clone())
+                .collect();
+            if failing.is_empty() {
+                return;
+            }
+            self.entries.retain(|e| !failing.contains(&e.prefix));
+        }
+    }
+
+    fn index_params(&mut self) {
         let mut params_by_head = [0u16; 128];
         let mut params_by_seventh = [0u16; 128];
         for (i, p) in super::SIGNATURE_PARAMS.iter().enumerate() {
@@ -125,11 +188,8 @@ impl FastIndex {
                 None => params_by_seventh.iter_mut().for_each(|set| *set |= 1 << i),
             }
         }
-        FastIndex {
-            entries,
-            params_by_head,
-            params_by_seventh,
-        }
+        self.params_by_head = params_by_head;
+        self.params_by_seventh = params_by_seventh;
     }
 
     /// Appends the store ID of `url` to `out` and returns true, or leaves `out` as it was
