@@ -22,7 +22,6 @@ use crate::policy::Outcome;
 use crate::respond;
 use crate::service::{Service, State};
 use crate::wire::{parse_head, Method, RequestHead, Status, WireError};
-use s3map::decide::Refusal;
 
 /// How a connection ended.
 #[derive(Debug, PartialEq, Eq)]
@@ -201,18 +200,18 @@ async fn reqmod<S: AsyncRead + AsyncWrite + Unpin>(
     } else {
         Some(crate::http::parse(&http_bytes).map_err(End::Malformed)?)
     };
+    if enc.body
+        && req
+            .as_ref()
+            .is_some_and(|r| matches!(r.method, "GET" | "HEAD"))
+    {
+        return Err(End::Malformed(WireError::BodyOnGetOrHead));
+    }
     let decided = req.map(|req| {
         let now = SystemTime::now();
-        let outcome =
-            match st
-                .policy
-                .apply(req.method, req.target, svc.credentials(now).as_ref(), now)
-            {
-                // A client's body on a routed GET/HEAD is the client's error (HTTP 400), never an
-                // ICAP error: those count toward Squid suspending the service.
-                Outcome::Adapted { .. } if enc.body => Outcome::Refused(Refusal::Body),
-                other => other,
-            };
+        let outcome = st
+            .policy
+            .apply(req.method, req.target, svc.credentials(now).as_ref(), now);
         (req, outcome)
     });
     let outcome = decided.as_ref().map(|(_, o)| o);

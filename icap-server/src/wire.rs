@@ -50,6 +50,11 @@ pub enum WireError {
     /// The encapsulated body's chunked coding is broken or too large.
     #[error("bad encapsulated body")]
     Body,
+    /// A `req-body` with a GET or HEAD request. Squid never sends one (it answers such a
+    /// client request itself, 411, before any ICAP: e2e `bad_escapes_never_suspend_the_service`),
+    /// so only a hostile ICAP client does.
+    #[error("a GET or HEAD request with a body")]
+    BodyOnGetOrHead,
 }
 
 impl WireError {

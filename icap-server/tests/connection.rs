@@ -9,6 +9,7 @@ use std::time::Duration;
 use s3map::config::Config;
 use s3map::Credentials;
 use s3squid_icap::connection::{serve, End};
+use s3squid_icap::wire::WireError;
 use s3squid_icap::Service;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -150,43 +151,26 @@ async fn split_reads_give_identical_answers() {
     }
 }
 
+/// A body on a GET or HEAD, routed or not: ICAP 400 and the connection closed (Squid never
+/// sends one: it answers such a client request itself, before any ICAP).
 #[tokio::test]
-async fn body_on_get_not_ours_is_204_and_connection_stays_in_step() {
+async fn body_on_get_or_head_is_an_icap_error_and_closes() {
     let svc = service();
-    let mut input = reqmod(
-        "GET",
-        "http://other.example.com/x",
-        Some(b"unexpected body"),
-    );
-    input.extend(reqmod("GET", "http://images.example.com/photos/a", None));
-    let (out, end) = exchange(&svc, &input, 7).await;
-    assert_eq!(end, End::Clean);
-    assert!(out.starts_with("ICAP/1.0 204 No Content"));
-    assert!(out.contains("GET http://127.0.0.1:9000/photos/a?X-Amz-"));
-}
-
-/// A routed GET with a body: an HTTP 400 for the client (never an ICAP error, which would
-/// count toward Squid suspending the service), and the connection stays in step.
-#[tokio::test]
-async fn body_on_routed_get_is_a_client_error() {
-    let svc = service();
-    let mut input = reqmod(
-        "GET",
-        "http://images.example.com/photos/a",
-        Some(b"smuggled"),
-    );
-    input.extend(reqmod(
-        "HEAD",
-        "http://images.example.com/photos/a",
-        Some(b"x"),
-    ));
-    input.extend(reqmod("GET", "http://images.example.com/photos/a", None));
-    let (out, end) = exchange(&svc, &input, 5).await;
-    assert_eq!(end, End::Clean);
-    assert_eq!(count(&out, "HTTP/1.1 400 Bad Request"), 2, "{out}");
-    assert!(out.contains("A GET or HEAD request cannot carry a body."));
-    assert!(out.contains("GET http://127.0.0.1:9000/photos/a?X-Amz-"));
-    assert_eq!(svc.metrics.refused(s3map::decide::Refusal::Body), 2);
+    for (method, url) in [
+        ("GET", "http://images.example.com/photos/a"),
+        ("HEAD", "http://images.example.com/photos/a"),
+        ("GET", "http://other.example.com/x"),
+    ] {
+        let mut input = reqmod(method, url, Some(b"smuggled"));
+        input.extend(reqmod("GET", "http://images.example.com/photos/a", None));
+        let (out, end) = exchange(&svc, &input, 5).await;
+        assert!(
+            matches!(end, End::Malformed(WireError::BodyOnGetOrHead)),
+            "{method} {url}: {end:?}"
+        );
+        assert!(out.starts_with("ICAP/1.0 400 "), "{out}");
+        assert_eq!(count(&out, "ICAP/1.0"), 1, "nothing after the error: {out}");
+    }
 }
 
 #[tokio::test]

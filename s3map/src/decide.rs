@@ -56,14 +56,11 @@ pub enum Refusal {
     KeyTooLong,
     /// The adapted URL would exceed Squid's URL limit → 400.
     UrlTooLong,
-    /// A GET or HEAD that carries a body → 400 (s3squid-icap sees the body; the helpers
-    /// do not).
-    Body,
 }
 
 impl Refusal {
     /// Every refusal, in a fixed order (metrics index by it).
-    pub const ALL: [Refusal; 10] = [
+    pub const ALL: [Refusal; 9] = [
         Refusal::Method,
         Refusal::Query,
         Refusal::BucketRoot,
@@ -73,7 +70,6 @@ impl Refusal {
         Refusal::DotSegment,
         Refusal::KeyTooLong,
         Refusal::UrlTooLong,
-        Refusal::Body,
     ];
 
     /// The HTTP status the client gets.
@@ -86,8 +82,7 @@ impl Refusal {
             | Refusal::NotUtf8
             | Refusal::DotSegment
             | Refusal::KeyTooLong
-            | Refusal::UrlTooLong
-            | Refusal::Body => 400,
+            | Refusal::UrlTooLong => 400,
         }
     }
 
@@ -103,7 +98,6 @@ impl Refusal {
             Refusal::DotSegment => "dot_segment",
             Refusal::KeyTooLong => "key_too_long",
             Refusal::UrlTooLong => "url_too_long",
-            Refusal::Body => "body",
         }
     }
 
@@ -119,7 +113,6 @@ impl Refusal {
             Refusal::DotSegment => "The URL has a . or .. path segment.",
             Refusal::KeyTooLong => "The key is longer than 1024 bytes.",
             Refusal::UrlTooLong => "The resulting URL is too long.",
-            Refusal::Body => "A GET or HEAD request cannot carry a body.",
         }
     }
 }

@@ -29,14 +29,28 @@ impl Response {
 /// Sends a raw request head (`Connection: close` is added) to `127.0.0.1:port` and reads
 /// the whole response.
 pub fn raw(port: u16, request_line: &str, headers: &[(&str, &str)]) -> Response {
+    raw_with_body(port, request_line, headers, b"")
+}
+
+/// [`raw`] with a request body (and its `Content-Length`), whatever the method.
+pub fn raw_with_body(
+    port: u16,
+    request_line: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Response {
     let mut req = format!("{request_line}\r\n");
     for (n, v) in headers {
         req.push_str(&format!("{n}: {v}\r\n"));
+    }
+    if !body.is_empty() {
+        req.push_str(&format!("Content-Length: {}\r\n", body.len()));
     }
     req.push_str("Connection: close\r\n\r\n");
     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
     s.write_all(req.as_bytes()).unwrap();
+    s.write_all(body).unwrap();
     let mut buf = Vec::new();
     s.read_to_end(&mut buf).unwrap();
     parse(&buf, request_line.starts_with("HEAD "))
