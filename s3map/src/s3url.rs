@@ -1,7 +1,8 @@
 //! S3 REST URLs recognised as a whole: which endpoint, which bucket, which raw key.
 //!
 //! AWS spellings (`*.amazonaws.com`) are recognised without the route table; a
-//! configured S3-compatible endpoint is matched by [`crate::storeid`] against the routes.
+//! configured endpoint (S3-compatible, or an AWS one these spellings do not cover, such as
+//! FIPS) is matched by [`crate::storeid`] against the routes.
 //!
 //! | form | example |
 //! |---|---|
@@ -14,7 +15,8 @@
 //! Never recognised (different services, different answers for the same name): website
 //! endpoints (`s3-website-…`, `s3-website.…`), access points (`…s3-accesspoint…`), Object
 //! Lambda (`…s3-object-lambda…`), Transfer Acceleration (`s3-accelerate…`), FIPS and
-//! control endpoints, and anything else under `amazonaws.com`.
+//! control endpoints, and anything else under `amazonaws.com` (unless it is a route's
+//! configured endpoint).
 
 use crate::url::RequestUrl;
 

@@ -156,7 +156,9 @@ fn s3_form<'r, 'u>(table: &'r RouteTable, url: &RequestUrl<'u>) -> Option<S3Form
         });
     }
     let path = url.path.strip_prefix('/')?;
-    for r in table.routes().iter().filter(|r| !r.endpoint.aws) {
+    // Configured endpoints, including AWS ones the spellings above do not cover (a FIPS
+    // endpoint, an explicit port): a route's own endpoint always names that route's objects.
+    for r in table.routes() {
         let ep = &r.endpoint;
         let raw_key = if ep.matches(url.scheme, url.host, url.port) {
             path.strip_prefix(r.bucket.as_str())

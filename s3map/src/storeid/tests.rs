@@ -431,12 +431,12 @@ fn overlapping_route_tables_never_make_the_paths_disagree() {
         (
             route("f", "photos", "https://s3-fips.us-east-1.amazonaws.com", ""),
             "https://s3-fips.us-east-1.amazonaws.com/photos/a.jpg",
-            false,
+            true,
         ),
         (
             route("f", "photos", "https://s3.us-east-1.amazonaws.com:8443", ""),
             "https://s3.us-east-1.amazonaws.com:8443/photos/a.jpg",
-            false,
+            true,
         ),
         (
             route("x", "photos", "http://h:443", "") + &route("y", "photos", "https://h", ""),
@@ -471,6 +471,32 @@ fn overlapping_route_tables_never_make_the_paths_disagree() {
             false,
         ),
     ];
+    // A configured FIPS endpoint is that route's (AWS: one bucket namespace, so the AWS
+    // endpoint identity); unconfigured, a FIPS host is never unified.
+    let fips = crate::config::Config::parse(&route(
+        "f",
+        "photos",
+        "https://s3-fips.us-east-1.amazonaws.com",
+        "",
+    ))
+    .unwrap();
+    let fips = RouteTable::new(&fips.routes);
+    for url in [
+        "https://s3-fips.us-east-1.amazonaws.com/photos/a.jpg?X-Amz-Date=1",
+        "https://photos.s3-fips.us-east-1.amazonaws.com/a.jpg",
+        "https://photos.s3.amazonaws.com/a.jpg",
+    ] {
+        assert_eq!(
+            for_url(&fips, url).as_deref(),
+            Some("http://s3.squid.internal/v1/aws/photos/a.jpg"),
+            "{url}"
+        );
+    }
+    // The test table routes AWS bucket `thumbs` on the regional endpoint, not FIPS.
+    let regional = "https://thumbs.s3.eu-west-1.amazonaws.com/small/a.jpg";
+    assert!(for_url(&table(), regional).is_some());
+    let fips_host = "https://thumbs.s3-fips.us-east-1.amazonaws.com/small/a.jpg";
+    assert_eq!(for_url(&table(), fips_host), None);
     for (config, url, general_answers) in cases {
         let cfg =
             crate::config::Config::parse(&config).unwrap_or_else(|e| panic!("{e:?}\n{config}"));
