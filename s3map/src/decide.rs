@@ -250,7 +250,7 @@ pub fn object_key(key_prefix: &str, rest: &str, plus: Plus) -> Result<String, Re
 }
 
 /// C0, DEL and C1 controls: S3 would store them, but no URL or log should carry them.
-fn has_control(s: &str) -> bool {
+pub(crate) fn has_control(s: &str) -> bool {
     // ASCII fast path over all bytes (vectorises), then chars only when non-ASCII is present.
     let ascii_control = s
         .bytes()

@@ -14,13 +14,27 @@ pub enum DecodeError {
     BadEscape,
 }
 
-fn hex_val(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
+/// Hex digit values, 0xff for non-digits: one table load per digit.
+const HEX_VALUE: [u8; 256] = {
+    let mut t = [0xff; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = match c {
+            b'0'..=b'9' => c - b'0',
+            b'a'..=b'f' => c - b'a' + 10,
+            b'A'..=b'F' => c - b'A' + 10,
+            _ => 0xff,
+        };
+        b += 1;
     }
+    t
+};
+
+/// The value of a hex digit.
+pub(crate) fn hex_val(b: u8) -> Option<u8> {
+    let v = HEX_VALUE[usize::from(b)];
+    (v != 0xff).then_some(v)
 }
 
 /// How a raw `+` is read while decoding.
@@ -82,8 +96,10 @@ const fn keep_table(slash: bool) -> [bool; 256] {
     t
 }
 const KEEP: [bool; 256] = keep_table(false);
-const KEEP_SLASH: [bool; 256] = keep_table(true);
-const HEX: &[u8; 16] = b"0123456789ABCDEF";
+/// Bytes a key keeps unescaped: `A-Za-z0-9-._~/`.
+pub(crate) const KEEP_SLASH: [bool; 256] = keep_table(true);
+/// Upper-case hex digits.
+pub(crate) const HEX: &[u8; 16] = b"0123456789ABCDEF";
 
 /// Appends `input` to `out`, encoding every byte outside `A-Za-z0-9-._~` (and `/` when
 /// `keep_slash`), with upper-case hex: S3's canonical URI encoding.

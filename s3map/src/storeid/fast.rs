@@ -8,6 +8,7 @@
 
 use crate::decide::has_dot_segment_bytes;
 use crate::limits::{MAX_INPUT_URL_BYTES, MAX_KEY_BYTES};
+use crate::pct::{hex_val, HEX, KEEP_SLASH as KEEP};
 use crate::route::RouteTable;
 
 /// One route's own S3 spelling.
@@ -37,18 +38,6 @@ pub struct FastIndex {
 /// run takes the general path.
 const MAX_UTF8_RUN: usize = 108;
 
-/// Bytes an S3 key keeps unescaped in a store ID: `A-Za-z0-9-._~/`.
-const KEEP: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        let c = b as u8;
-        t[b] = c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~' | b'/');
-        b += 1;
-    }
-    t
-};
-
 /// The bytes a key run is copied through in one go: [`KEEP`] without `.` (a `.` is looked
 /// at on its own, for dot segments).
 const RUN: [bool; 256] = {
@@ -56,25 +45,6 @@ const RUN: [bool; 256] = {
     t[b'.' as usize] = false;
     t
 };
-
-/// Hex digit values, 0xff for non-digits.
-const HEX_VALUE: [u8; 256] = {
-    let mut t = [0xff; 256];
-    let mut b = 0;
-    while b < 256 {
-        let c = b as u8;
-        t[b] = match c {
-            b'0'..=b'9' => c - b'0',
-            b'a'..=b'f' => c - b'a' + 10,
-            b'A'..=b'F' => c - b'A' + 10,
-            _ => 0xff,
-        };
-        b += 1;
-    }
-    t
-};
-
-const HEX: &[u8; 16] = b"0123456789ABCDEF";
 
 impl FastIndex {
     /// Indexes the routes whose own S3 spelling only they can claim: no other route shares
@@ -335,11 +305,8 @@ fn canonical_key<'u>(raw: &'u [u8], out: &mut Vec<u8>) -> Option<Key<'u>> {
             b'+' => b' ',
             b'.' => b'.',
             b'%' => {
-                let hi = HEX_VALUE[usize::from(*raw.get(i + 1)?)];
-                let lo = HEX_VALUE[usize::from(*raw.get(i + 2)?)];
-                if hi == 0xff || lo == 0xff {
-                    return None;
-                }
+                let hi = hex_val(*raw.get(i + 1)?)?;
+                let lo = hex_val(*raw.get(i + 2)?)?;
                 i += 2;
                 hi << 4 | lo
             }
@@ -403,7 +370,7 @@ fn check_utf8(run: &[u8]) -> Option<()> {
         return Some(());
     }
     let s = std::str::from_utf8(run).ok()?;
-    (!s.chars().any(char::is_control)).then_some(())
+    (!crate::decide::has_control(s)).then_some(())
 }
 
 #[cfg(test)]
