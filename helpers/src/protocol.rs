@@ -56,19 +56,39 @@ fn is_channel(tok: &[u8]) -> bool {
 /// The channel ID of a raw line (possibly truncated or invalid), so even a bad line gets a
 /// reply Squid can match.
 pub fn channel_of(line: &[u8]) -> Option<&str> {
-    let tok = line.split(|&b| b == b' ').next()?;
-    if is_channel(tok) {
-        std::str::from_utf8(tok).ok()
-    } else {
-        None
-    }
+    let n = Fields::of(line).channel?;
+    std::str::from_utf8(&line[..n]).ok()
 }
 
-/// Splits at the first space.
-fn split_space(s: &str) -> (&str, Option<&str>) {
-    match memchr::memchr(b' ', s.as_bytes()) {
-        Some(i) => (&s[..i], Some(&s[i + 1..])),
-        None => (s, None),
+/// Where a line's fields are, by byte offsets (every split is at an ASCII space, so the
+/// offsets are char boundaries of a UTF-8 line too).
+struct Fields {
+    /// The channel ID is `line[..n]`, if the line has one.
+    channel: Option<usize>,
+    /// The URL is `line[url.0..url.1]` (empty for an empty line).
+    url: (usize, usize),
+}
+
+impl Fields {
+    /// `[channel-ID SP] URL [SP extras…]`, spaces before the URL skipped. The first token is
+    /// a channel ID exactly when it is all digits (a URL never is).
+    fn of(line: &[u8]) -> Fields {
+        let first = memchr::memchr(b' ', line).unwrap_or(line.len());
+        let (channel, after) = if is_channel(&line[..first]) {
+            (Some(first), (first + 1).min(line.len()))
+        } else {
+            (None, 0)
+        };
+        let start = after
+            + line[after..]
+                .iter()
+                .position(|&b| b != b' ')
+                .unwrap_or(line.len() - after);
+        let end = start + memchr::memchr(b' ', &line[start..]).unwrap_or(line.len() - start);
+        Fields {
+            channel,
+            url: (start, end),
+        }
     }
 }
 
@@ -86,21 +106,15 @@ pub fn parse_line(line: &[u8]) -> Result<Request<'_>, LineError> {
     if control {
         return Err(LineError::Control);
     }
-    let (channel, rest) = match split_space(line) {
-        (tok, Some(rest)) if is_channel(tok.as_bytes()) => (Some(tok), rest),
-        (tok, None) if is_channel(tok.as_bytes()) => (Some(tok), ""),
-        _ => (None, line),
-    };
-    let rest = rest.trim_start_matches(' ');
-    let (url, extras) = split_space(rest);
-    let extras = extras.unwrap_or("");
-    if url.is_empty() {
+    let f = Fields::of(line.as_bytes());
+    let (start, end) = f.url;
+    if start == end {
         return Err(LineError::Empty);
     }
     Ok(Request {
-        channel,
-        url,
-        extras,
+        channel: f.channel.map(|n| &line[..n]),
+        url: &line[start..end],
+        extras: line.get(end + 1..).unwrap_or_default(),
     })
 }
 
@@ -157,19 +171,9 @@ pub fn split_printable(line: &[u8]) -> Option<(Option<&[u8]>, &[u8])> {
     if !printable || line.len() > MAX_HELPER_LINE {
         return None;
     }
-    let first = memchr::memchr(b' ', line).unwrap_or(line.len());
-    let (channel, rest) = if is_channel(&line[..first]) {
-        (
-            Some(&line[..first]),
-            line.get(first + 1..).unwrap_or_default(),
-        )
-    } else {
-        (None, line)
-    };
-    let skip = rest.iter().position(|&b| b != b' ').unwrap_or(rest.len());
-    let rest = &rest[skip..];
-    let url = &rest[..memchr::memchr(b' ', rest).unwrap_or(rest.len())];
-    (!url.is_empty()).then_some((channel, url))
+    let f = Fields::of(line);
+    let (start, end) = f.url;
+    (start < end).then(|| (f.channel.map(|n| &line[..n]), &line[start..end]))
 }
 
 /// Encodes `[channel ]OK store-id="…"\n` with a value `write_value` appends, which must
