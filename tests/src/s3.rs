@@ -102,11 +102,6 @@ impl S3 {
         f.set_modified(SystemTime::now() - age).unwrap();
     }
 
-    /// Removes an object.
-    pub fn delete(&self, bucket: &str, key: &str) {
-        std::fs::remove_file(self.root.join(bucket).join(key)).unwrap();
-    }
-
     /// Creates an empty bucket.
     pub fn bucket(&self, bucket: &str) {
         std::fs::create_dir_all(self.root.join(bucket)).unwrap();
