@@ -42,9 +42,8 @@ impl Proc {
 
     /// Sends a signal by PID.
     pub fn signal(&self, sig: &str) {
-        let _ = Command::new("kill")
-            .args([&format!("-{sig}"), &self.pid().to_string()])
-            .status();
+        let pid = self.pid();
+        assert!(signal_pid(pid, sig), "kill -{sig} {pid} failed");
     }
 
     /// Stops it: SIGTERM, up to `grace`, then SIGKILL. Returns whether it exited by itself.
@@ -52,7 +51,8 @@ impl Proc {
         if !self.running() {
             return true;
         }
-        self.signal("TERM");
+        // It may exit on its own meanwhile: a failed TERM is no error here.
+        signal_pid(self.pid(), "TERM");
         let deadline = Instant::now() + grace;
         while Instant::now() < deadline {
             if !self.running() {
@@ -103,9 +103,10 @@ pub fn children_named(parent: u32, comm: &str) -> Vec<u32> {
     out
 }
 
-/// Sends a signal to a PID.
-pub fn signal_pid(pid: u32, sig: &str) {
-    let _ = Command::new("kill")
+/// Sends a signal to a PID; whether it was delivered (the process may have just exited).
+pub fn signal_pid(pid: u32, sig: &str) -> bool {
+    Command::new("kill")
         .args([&format!("-{sig}"), &pid.to_string()])
-        .status();
+        .status()
+        .is_ok_and(|s| s.success())
 }

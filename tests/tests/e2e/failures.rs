@@ -77,9 +77,16 @@ fn ecs_outage_degrades_signed_routes_then_recovers() {
     st.s3.put("photos", "cached.jpg", b"cached");
     anon.put("open", "free.txt", b"free");
     assert_eq!(st.get("/photos/cached.jpg").status, 200);
+    let failures = "s3squid_icap_credentials_refresh_failures_total";
+    let failed_before = st.icap.metric(failures);
     mock.failing
         .store(true, std::sync::atomic::Ordering::Relaxed);
-    // The last good credentials keep signing for a while.
+    // The last good credentials keep signing after a refresh has failed (10 s credentials
+    // are refreshed with about 5 s left, so a failure comes before they expire).
+    wait_until(15, "a failed credential refresh", || {
+        st.icap.metric(failures) > failed_before
+    });
+    assert_eq!(st.icap.metric("s3squid_icap_credentials_valid"), 1.0);
     st.s3.put("photos", "during-grace.jpg", b"grace");
     assert_eq!(
         st.get("/photos/during-grace.jpg").status,

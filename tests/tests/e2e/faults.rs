@@ -185,9 +185,12 @@ fn helper_killed_under_load() {
             !helpers.is_empty(),
             "round {round}: no s3squid-storeid child of squid {squid_pid}"
         );
-        for pid in helpers {
-            signal_pid(pid, "KILL");
-        }
+        // One may have just exited on its own; at least one must have been killed.
+        let killed = helpers
+            .into_iter()
+            .filter(|&pid| signal_pid(pid, "KILL"))
+            .count();
+        assert!(killed > 0, "round {round}: no helper killed");
         std::thread::sleep(Duration::from_secs(2));
     }
     let (ok, bad, _) = load.finish();
