@@ -32,7 +32,7 @@ mod render;
 pub mod template;
 
 pub use overrides::{Overrides, DEMO_CACHE_DIR_MB, DEMO_CACHE_MEM_MB, MAX_HELPER_CONCURRENCY};
-pub use render::{render, TEMPLATES};
+pub use render::render;
 
 #[cfg(test)]
 mod tests;
@@ -399,15 +399,6 @@ impl SquidConfParams {
     /// are rendered).
     pub fn has_https_public(&self) -> bool {
         self.public_hosts.iter().any(|h| h.scheme == Scheme::Https)
-    }
-
-    /// The [`SquidInstance`] of a role.
-    pub fn instance(&self, role: Role) -> &SquidInstance {
-        match role {
-            Role::Edge => &self.edge,
-            Role::Signer => &self.signer,
-            Role::Single => &self.single,
-        }
     }
 
     /// The [`SquidInstance`] of a role, to change.

@@ -16,21 +16,6 @@ const PEERS_TEMPLATE: &str = include_str!("../../templates/s3-peers.conf.in");
 const STORE_ID_TEMPLATE: &str = include_str!("../../templates/store-id.conf.in");
 const URL_REWRITE_TEMPLATE: &str = include_str!("../../templates/url-rewrite.conf.in");
 
-/// Every template, by file name (for the tests).
-pub const TEMPLATES: [(&str, &str); 11] = [
-    ("edge.conf.in", EDGE_TEMPLATE),
-    ("signer.conf.in", SIGNER_TEMPLATE),
-    ("single.conf.in", SINGLE_TEMPLATE),
-    ("rewrite.conf.in", REWRITE_TEMPLATE),
-    ("instance.conf.in", INSTANCE_TEMPLATE),
-    ("store-policy.conf.in", STORE_POLICY_TEMPLATE),
-    ("hygiene.conf.in", HYGIENE_TEMPLATE),
-    ("serve-stale.conf.in", SERVE_STALE_TEMPLATE),
-    ("s3-peers.conf.in", PEERS_TEMPLATE),
-    ("store-id.conf.in", STORE_ID_TEMPLATE),
-    ("url-rewrite.conf.in", URL_REWRITE_TEMPLATE),
-];
-
 /// Why the single Squid uses store IDs (the first comment of its store-ID block).
 const SINGLE_STOREID_WHY: &str =
     "# Every signed URL differs (date, signature), so without store IDs nothing would ever hit.\n";

@@ -78,7 +78,10 @@ fn an_unsigned_route_adds_the_rewriter_wherever_icap_maps() {
         // Callout order: ICAP, then the rewriter, then the store ID.
         let at = |needle: &str| text.find(needle);
         let rewrite = at("\nurl_rewrite_program ");
-        assert!(at("\nicap_service ") < rewrite, "{name}");
+        match at("\nicap_service ") {
+            Some(icap) => assert!(rewrite.is_some_and(|r| icap < r), "{name}"),
+            None => assert!(name.starts_with("rewrite/"), "{name}: no ICAP service"),
+        }
         if let Some(store_id) = at("\nstore_id_program ") {
             assert!(rewrite < Some(store_id), "{name}");
         }
@@ -243,7 +246,6 @@ fn the_refused_host_is_the_rewriters() {
 fn layouts_round_trip_their_names() {
     for l in Layout::ALL {
         assert_eq!(Layout::parse(l.as_str()), Some(l));
-        assert!(!l.instances().is_empty());
     }
     assert_eq!(Layout::parse("three-tier"), None);
 }
