@@ -139,7 +139,7 @@ Loads and validates the configuration file (default /etc/s3squid/s3squid.toml), 
 s3squid program does at start.
 
 Valid: prints `ok: N routes` and exits 0.
-Invalid: prints every problem on stderr, one per line as `PATH:line N: message`, and
+Invalid: prints every problem on stderr, one per line as `PATH:N: message`, and
 exits 64.
 ";
 

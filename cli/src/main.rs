@@ -6,14 +6,13 @@ use std::io::Write as _;
 use std::path::Path;
 use std::process::ExitCode;
 
+use s3map::cli::EXIT_CONFIG;
 use s3map::config::Config;
 use s3squid::args::{self, Command};
 use s3squid::{report, squid_conf};
 
 /// Bad command line (as most command-line parsers do).
 const EXIT_USAGE: u8 = 2;
-/// The configuration file is invalid or unreadable (sysexits' EX_USAGE, as linkerd uses).
-const EXIT_CONFIG: u8 = 64;
 /// Output could not be written (EX_IOERR).
 const EXIT_IO: u8 = 74;
 
@@ -108,9 +107,7 @@ fn create_dirs(dirs: &[std::path::PathBuf]) -> Result<(), ExitCode> {
 /// Loads the config, or prints every problem and returns the exit code.
 fn load(path: &Path) -> Result<Config, ExitCode> {
     Config::load(path).map_err(|e| {
-        for line in report::config_problems(path, &e) {
-            eprintln!("{line}");
-        }
+        eprintln!("{}", s3map::cli::config_report(path, &e));
         ExitCode::from(EXIT_CONFIG)
     })
 }
@@ -156,7 +153,7 @@ fn revert(config: &std::path::Path, state_dir: &std::path::Path) -> ExitCode {
                 "s3squid: nothing to revert to: {}",
                 s3map::cli::config_report(&previous, &e)
             );
-            return ExitCode::from(s3map::cli::EXIT_CONFIG);
+            return ExitCode::from(EXIT_CONFIG);
         }
     };
     let (Some(dir), Some(name)) = (config.parent(), config.file_name().and_then(|n| n.to_str()))

@@ -2,11 +2,9 @@
 //! its error) and the request, so tests read exactly what an operator reads.
 
 use std::fmt::Write as _;
-use std::path::Path;
 
-use s3map::config::{Config, ConfigError};
+use s3map::config::Config;
 use s3map::decide::{decide, Decision};
-use s3map::limits::MAX_CONFIG_BYTES;
 use s3map::route::{Auth, Route, RouteTable};
 use s3map::url::{RequestUrl, UrlError};
 
@@ -15,25 +13,6 @@ use crate::squid_conf::REFUSED_HOST;
 /// `ok: N routes`, the line `check` prints for a valid config.
 pub fn check_ok(cfg: &Config) -> String {
     format!("ok: {} routes", cfg.routes.len())
-}
-
-/// One line per problem, `PATH:line N: message` (`PATH: message` when the line is unknown),
-/// for a config that could not be loaded.
-pub fn config_problems(path: &Path, err: &ConfigError) -> Vec<String> {
-    let shown = path.display();
-    match err {
-        ConfigError::Read { source, .. } => vec![format!("{shown}: cannot read: {source}")],
-        ConfigError::TooLarge { .. } => vec![format!(
-            "{shown}: the file is larger than {MAX_CONFIG_BYTES} bytes"
-        )],
-        ConfigError::Invalid { problems } => problems
-            .iter()
-            .map(|p| match p.line {
-                Some(l) => format!("{shown}:line {l}: {}", p.message),
-                None => format!("{shown}: {}", p.message),
-            })
-            .collect(),
-    }
 }
 
 fn reason_phrase(status: u16) -> &'static str {
@@ -163,6 +142,7 @@ fn not_ours(out: &mut String, cfg: &Config, url: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     const CONFIG: &str = r#"
 [[route]]
@@ -240,16 +220,23 @@ auth = "none"
 
     #[test]
     fn problems_carry_path_and_line() {
+        // `check` prints the report every s3squid program prints (s3map::cli::config_report).
         let err = Config::parse("[[route]]\nname = \"a\"\n").unwrap_err();
-        let lines = config_problems(Path::new("/etc/x.toml"), &err);
-        assert!(!lines.is_empty());
-        for l in &lines {
-            assert!(l.starts_with("/etc/x.toml:line "), "{l}");
+        let report = s3map::cli::config_report(Path::new("/etc/x.toml"), &err);
+        assert!(!report.is_empty());
+        for l in report.lines() {
+            let line_no = l
+                .strip_prefix("/etc/x.toml:")
+                .and_then(|r| r.split(':').next());
+            assert!(line_no.is_some_and(|n| n.parse::<u32>().is_ok()), "{l}");
         }
         let err = Config::load(Path::new("/nonexistent/s3squid.toml")).unwrap_err();
-        let lines = config_problems(Path::new("/nonexistent/s3squid.toml"), &err);
-        assert_eq!(lines.len(), 1);
-        assert!(lines[0].starts_with("/nonexistent/s3squid.toml: cannot read: "));
+        let report = s3map::cli::config_report(Path::new("/nonexistent/s3squid.toml"), &err);
+        assert_eq!(report.lines().count(), 1);
+        assert!(
+            report.starts_with("cannot read /nonexistent/s3squid.toml: "),
+            "{report}"
+        );
         assert_eq!(check_ok(&cfg()), "ok: 2 routes");
     }
 }
