@@ -15,15 +15,6 @@ pub fn check_ok(cfg: &Config) -> String {
     format!("ok: {} routes", cfg.routes.len())
 }
 
-fn reason_phrase(status: u16) -> &'static str {
-    match status {
-        400 => "Bad Request",
-        403 => "Forbidden",
-        405 => "Method Not Allowed",
-        _ => "",
-    }
-}
-
 fn route_line(out: &mut String, route: &Route) {
     let _ = writeln!(out, "  route:     {} ({})", route.name, route.public);
 }
@@ -40,7 +31,7 @@ pub fn explain(cfg: &Config, method: &str, url: &str) -> String {
             let _ = writeln!(
                 out,
                 "refused: {status} {} ({}): {}",
-                reason_phrase(status),
+                s3map::decide::reason_phrase(status),
                 why.reason(),
                 why.message()
             );

@@ -100,12 +100,7 @@ fn respond(req: &[u8], svc: &Service, extra: &[Arc<dyn Extra>]) -> String {
 }
 
 fn http(status: u16, content_type: &str, body: &str) -> String {
-    let reason = match status {
-        200 => "OK",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        _ => "Bad Request",
-    };
+    let reason = s3map::decide::reason_phrase(status);
     format!(
         "HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n{body}",
         body.len()

@@ -139,12 +139,15 @@ fn satisfaction(
     extra_headers: &str,
     head_only: bool,
 ) -> Vec<u8> {
-    let body = format!("{status} {}: {message}\n", reason_phrase(status));
+    let body = format!(
+        "{status} {}: {message}\n",
+        s3map::decide::reason_phrase(status)
+    );
     let mut head = String::with_capacity(256);
     let _ = write!(
         head,
         "HTTP/1.1 {status} {}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nCache-Control: no-store\r\n{extra_headers}\r\n",
-        reason_phrase(status),
+        s3map::decide::reason_phrase(status),
         body.len()
     );
     let mut out = Vec::with_capacity(head.len() + body.len() + 96);
@@ -183,21 +186,6 @@ fn chunk(out: &mut Vec<u8>, data: &[u8]) {
         out.extend_from_slice(b"\r\n");
     }
     out.extend_from_slice(b"0\r\n\r\n");
-}
-
-fn reason_phrase(status: u16) -> &'static str {
-    match status {
-        400 => "Bad Request",
-        403 => "Forbidden",
-        405 => "Method Not Allowed",
-        413 => "Content Too Large",
-        301 => "Moved Permanently",
-        302 => "Found",
-        303 => "See Other",
-        307 => "Temporary Redirect",
-        308 => "Permanent Redirect",
-        _ => "Error",
-    }
 }
 
 /// `fmt::Write` into a byte vector.

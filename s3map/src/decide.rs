@@ -58,6 +58,25 @@ pub enum Refusal {
     UrlTooLong,
 }
 
+/// The reason phrase of an HTTP status s3squid answers with (refusals, redirects, the
+/// admin port).
+pub fn reason_phrase(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        404 => "Not Found",
+        400 => "Bad Request",
+        403 => "Forbidden",
+        405 => "Method Not Allowed",
+        413 => "Content Too Large",
+        301 => "Moved Permanently",
+        302 => "Found",
+        303 => "See Other",
+        307 => "Temporary Redirect",
+        308 => "Permanent Redirect",
+        _ => "Error",
+    }
+}
+
 impl Refusal {
     /// Every refusal, in a fixed order (metrics index by it).
     pub const ALL: [Refusal; 9] = [
