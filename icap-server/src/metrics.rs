@@ -14,14 +14,6 @@ pub const LATENCY_BUCKETS: [f64; 10] = [
     1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2,
 ];
 
-const UNCHANGED: [Unchanged; 5] = [
-    Unchanged::NotOurs,
-    Unchanged::PassThrough,
-    Unchanged::SigningOff,
-    Unchanged::NoCredentials,
-    Unchanged::SignFailed,
-];
-
 /// Everything the service counts.
 #[derive(Debug, Default)]
 pub struct Metrics {
@@ -31,8 +23,8 @@ pub struct Metrics {
     pub unsigned: AtomicU64,
     /// Answered with a route's redirect.
     pub redirected: AtomicU64,
-    unchanged: [AtomicU64; 5],
-    refused: [AtomicU64; 10],
+    unchanged: [AtomicU64; Unchanged::ALL.len()],
+    refused: [AtomicU64; Refusal::ALL.len()],
     latency: [AtomicU64; 11],
     latency_sum_nanos: AtomicU64,
     /// OPTIONS answered.
@@ -60,13 +52,9 @@ impl Metrics {
             Some(Outcome::Adapted { signed: true, .. }) => &self.signed,
             Some(Outcome::Adapted { signed: false, .. }) => &self.unsigned,
             Some(Outcome::Redirect(..)) => &self.redirected,
-            Some(Outcome::Refused(r)) => {
-                &self.refused[Refusal::ALL.iter().position(|x| x == r).unwrap_or(0)]
-            }
-            Some(Outcome::Unchanged(u)) => {
-                &self.unchanged[UNCHANGED.iter().position(|x| x == u).unwrap_or(0)]
-            }
-            None => &self.unchanged[0],
+            Some(Outcome::Refused(r)) => &self.refused[r.index()],
+            Some(Outcome::Unchanged(u)) => &self.unchanged[u.index()],
+            None => &self.unchanged[Unchanged::NotOurs.index()],
         };
         c.fetch_add(1, Relaxed);
         let secs = took.as_secs_f64();
@@ -81,17 +69,17 @@ impl Metrics {
 
     /// Requests left unchanged for `why`.
     pub fn unchanged(&self, why: Unchanged) -> u64 {
-        self.unchanged[UNCHANGED.iter().position(|x| *x == why).unwrap_or(0)].load(Relaxed)
+        self.unchanged[why.index()].load(Relaxed)
     }
 
     /// Requests refused for `why`.
     pub fn refused(&self, why: Refusal) -> u64 {
-        self.refused[Refusal::ALL.iter().position(|x| *x == why).unwrap_or(0)].load(Relaxed)
+        self.refused[why.index()].load(Relaxed)
     }
 
     /// Requests answered in the degraded mode (signed routes left unchanged).
     pub fn degraded(&self) -> u64 {
-        UNCHANGED
+        Unchanged::ALL
             .iter()
             .filter(|u| u.degraded())
             .map(|u| self.unchanged(*u))
@@ -110,7 +98,7 @@ impl Metrics {
         ] {
             let _ = writeln!(o, "s3squid_icap_requests_total{{outcome=\"{label}\"}} {v}");
         }
-        for u in UNCHANGED {
+        for u in Unchanged::ALL {
             let outcome = if u.degraded() {
                 "degraded"
             } else {
@@ -206,6 +194,20 @@ impl Metrics {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_reason_has_its_own_counter() {
+        for (i, u) in Unchanged::ALL.iter().enumerate() {
+            assert_eq!(u.index(), i, "{u:?}");
+        }
+        let m = Metrics::default();
+        for r in Refusal::ALL {
+            m.record(Some(&Outcome::Refused(r)), Duration::ZERO);
+        }
+        for r in Refusal::ALL {
+            assert_eq!(m.refused(r), 1, "{r:?}");
+        }
+    }
 
     #[test]
     fn renders_prometheus_text() {

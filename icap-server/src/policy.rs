@@ -24,6 +24,20 @@ pub enum Unchanged {
 }
 
 impl Unchanged {
+    /// Every reason, in declaration order (metrics index by it).
+    pub const ALL: [Unchanged; 5] = [
+        Unchanged::NotOurs,
+        Unchanged::PassThrough,
+        Unchanged::SigningOff,
+        Unchanged::NoCredentials,
+        Unchanged::SignFailed,
+    ];
+
+    /// Its position in [`Unchanged::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
     /// Whether this is a degraded answer for a request s3squid should have adapted: the
     /// request keeps its public URL, hits are served from the store ID, misses end in a
     /// 5xx (DESIGN "Degrading safely"); never forwarded unsigned.

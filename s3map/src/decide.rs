@@ -91,6 +91,11 @@ impl Refusal {
         Refusal::UrlTooLong,
     ];
 
+    /// Its position in [`Refusal::ALL`] (declaration order; pinned by a test).
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
     /// The HTTP status the client gets.
     pub fn status(self) -> u16 {
         match self {

@@ -373,3 +373,10 @@ fn dot_segments_exactly() {
         assert!(!has_dot_segment(ok), "{ok}");
     }
 }
+
+#[test]
+fn refusal_index_is_its_place_in_all() {
+    for (i, r) in Refusal::ALL.iter().enumerate() {
+        assert_eq!(r.index(), i, "{r:?}");
+    }
+}
