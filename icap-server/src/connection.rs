@@ -110,6 +110,7 @@ async fn one_message<S: AsyncRead + AsyncWrite + Unpin>(
     svc: &Service,
 ) -> Result<bool, End> {
     let mut deadline = None;
+    let idle = svc.state().idle_timeout;
     let head = loop {
         match parse_head(&c.buf).map_err(End::Malformed)? {
             Status::Complete(head, used) => {
@@ -121,7 +122,7 @@ async fn one_message<S: AsyncRead + AsyncWrite + Unpin>(
                 if started && deadline.is_none() {
                     deadline = Some(tokio::time::Instant::now() + MESSAGE_TIMEOUT);
                 }
-                match c.read_more(deadline, svc.state().idle_timeout).await {
+                match c.read_more(deadline, idle).await {
                     Read::Data => {
                         if deadline.is_none() {
                             deadline = Some(tokio::time::Instant::now() + MESSAGE_TIMEOUT);
