@@ -58,11 +58,8 @@ fn signer_down(layout: Layout) {
         }
         let t = Instant::now();
         let r = st.get(&crate::public_path("never-fetched.jpg"));
-        assert!(
-            r.status >= 500,
-            "a miss without the signer must fail: {}",
-            r.status
-        );
+        // No cache_peer serves the public host: Squid 5.7 answers 502 at once.
+        assert_eq!(r.status, 502, "a miss without the signer must fail");
         assert!(
             t.elapsed() < Duration::from_secs(3),
             "the miss took {:?}",
