@@ -129,83 +129,77 @@ fn icap_rewrite_blocks(p: &SquidConfParams) -> (String, String) {
     }
 }
 
+/// Fills a whole-Squid template: the layout's `own` values first, then the blocks every
+/// layout shares (a template uses those it names).
+fn fill_squid(name: &str, template: &str, p: &SquidConfParams, own: &[(&str, &str)]) -> String {
+    let shared = [
+        ("PUBLIC_LISTEN", blocks::public_listen(p)),
+        ("PUBLIC_ACLS", blocks::public_acls(p)),
+        (
+            "PUBLIC_HTTP_ACCESS",
+            blocks::public_allow(p, "http_access allow", None),
+        ),
+        (
+            "PUBLIC_ADAPTED_ACCESS",
+            blocks::public_allow(p, "adapted_http_access allow", None),
+        ),
+        ("S3_PEERS", peers_block(p)),
+        ("S3_ADAPTED_ACCESS", blocks::s3_adapted_allow(p)),
+        ("STORE_ID_REFRESH", blocks::store_id_refresh()),
+        ("SERVE_STALE", SERVE_STALE_TEMPLATE.to_owned()),
+        ("STORE_POLICY", STORE_POLICY_TEMPLATE.to_owned()),
+        ("HYGIENE", HYGIENE_TEMPLATE.to_owned()),
+    ];
+    let vars: Vec<(&str, &str)> = own
+        .iter()
+        .copied()
+        .chain(shared.iter().map(|(n, v)| (*n, v.as_str())))
+        .collect();
+    fill(name, template, &vars)
+}
+
 fn edge(p: &SquidConfParams) -> String {
-    fill(
+    fill_squid(
         "edge.conf.in",
         EDGE_TEMPLATE,
+        p,
         &[
-            ("PUBLIC_LISTEN", &blocks::public_listen(p)),
             ("INSTANCE", &instance_block(p, &p.edge, "edge")),
-            ("PUBLIC_ACLS", &blocks::public_acls(p)),
-            (
-                "PUBLIC_HTTP_ACCESS",
-                &blocks::public_allow(p, "http_access allow", None),
-            ),
             ("SIGNER_PEERS", &blocks::edge_signer_peers(p)),
             ("PUBLIC_REFRESH", &blocks::public_refresh(p)),
-            ("SERVE_STALE", SERVE_STALE_TEMPLATE),
-            ("STORE_POLICY", STORE_POLICY_TEMPLATE),
-            ("HYGIENE", HYGIENE_TEMPLATE),
         ],
     )
 }
 
 fn signer(p: &SquidConfParams) -> String {
     let (url_rewrite, refused) = icap_rewrite_blocks(p);
-    fill(
+    fill_squid(
         "signer.conf.in",
         SIGNER_TEMPLATE,
+        p,
         &[
             ("SIGNER_LISTEN", &p.signer_listen.to_string()),
             ("INSTANCE", &instance_block(p, &p.signer, "signing")),
             ("SIGNER_CLIENTS", &p.signer_clients.join(" ")),
-            ("PUBLIC_ACLS", &blocks::public_acls(p)),
-            (
-                "PUBLIC_HTTP_ACCESS",
-                &blocks::public_allow(p, "http_access allow", None),
-            ),
             ("ICAP_URI", &p.icap_uri),
             ("URL_REWRITE", &url_rewrite),
-            ("S3_PEERS", &peers_block(p)),
             ("REFUSED_ADAPTED_ACCESS", &refused),
-            (
-                "PUBLIC_ADAPTED_ACCESS",
-                &blocks::public_allow(p, "adapted_http_access allow", None),
-            ),
-            ("S3_ADAPTED_ACCESS", &blocks::s3_adapted_allow(p)),
-            ("STORE_POLICY", STORE_POLICY_TEMPLATE),
-            ("HYGIENE", HYGIENE_TEMPLATE),
         ],
     )
 }
 
 fn single(p: &SquidConfParams) -> String {
     let (url_rewrite, refused) = icap_rewrite_blocks(p);
-    fill(
+    fill_squid(
         "single.conf.in",
         SINGLE_TEMPLATE,
+        p,
         &[
-            ("PUBLIC_LISTEN", &blocks::public_listen(p)),
             ("INSTANCE", &instance_block(p, &p.single, "single")),
-            ("PUBLIC_ACLS", &blocks::public_acls(p)),
-            (
-                "PUBLIC_HTTP_ACCESS",
-                &blocks::public_allow(p, "http_access allow", None),
-            ),
             ("ICAP_URI", &p.icap_uri),
             ("URL_REWRITE", &url_rewrite),
             ("STORE_ID", &store_id_block(p, SINGLE_STOREID_WHY)),
-            ("S3_PEERS", &peers_block(p)),
             ("REFUSED_ADAPTED_ACCESS", &refused),
-            (
-                "PUBLIC_ADAPTED_ACCESS",
-                &blocks::public_allow(p, "adapted_http_access allow", None),
-            ),
-            ("S3_ADAPTED_ACCESS", &blocks::s3_adapted_allow(p)),
-            ("STORE_ID_REFRESH", &blocks::store_id_refresh()),
-            ("SERVE_STALE", SERVE_STALE_TEMPLATE),
-            ("STORE_POLICY", STORE_POLICY_TEMPLATE),
-            ("HYGIENE", HYGIENE_TEMPLATE),
         ],
     )
 }
@@ -215,33 +209,18 @@ fn rewrite(p: &SquidConfParams) -> String {
         .rewrite_command
         .as_deref()
         .unwrap_or(DEFAULT_REWRITE_COMMAND);
-    fill(
+    fill_squid(
         "rewrite.conf.in",
         REWRITE_TEMPLATE,
+        p,
         &[
-            ("PUBLIC_LISTEN", &blocks::public_listen(p)),
             ("INSTANCE", &instance_block(p, &p.single, "rewrite")),
-            ("PUBLIC_ACLS", &blocks::public_acls(p)),
-            (
-                "PUBLIC_HTTP_ACCESS",
-                &blocks::public_allow(p, "http_access allow", None),
-            ),
             (
                 "URL_REWRITE",
                 &url_rewrite_block(p, command, REWRITE_REWRITE_WHY),
             ),
             ("STORE_ID", &store_id_block(p, REWRITE_STOREID_WHY)),
-            ("S3_PEERS", &peers_block(p)),
             ("REFUSED_ADAPTED_ACCESS", &blocks::refused_adapted_deny()),
-            (
-                "PUBLIC_ADAPTED_ACCESS",
-                &blocks::public_allow(p, "adapted_http_access allow", None),
-            ),
-            ("S3_ADAPTED_ACCESS", &blocks::s3_adapted_allow(p)),
-            ("STORE_ID_REFRESH", &blocks::store_id_refresh()),
-            ("SERVE_STALE", SERVE_STALE_TEMPLATE),
-            ("STORE_POLICY", STORE_POLICY_TEMPLATE),
-            ("HYGIENE", HYGIENE_TEMPLATE),
         ],
     )
 }
