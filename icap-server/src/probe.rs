@@ -141,7 +141,7 @@ async fn probe_one(client: &reqwest::Client, route: &str, url: &str) -> ProbeRes
                 .get("date")
                 .and_then(|d| d.to_str().ok())
                 .and_then(parse_http_date)
-                .map(|t| unix(t) - unix(sent + t0.elapsed() / 2))
+                .map(|t| crate::creds::unix(t) - crate::creds::unix(sent + t0.elapsed() / 2))
                 .unwrap_or(0);
             ProbeResult {
                 route: route.to_owned(),
@@ -163,41 +163,10 @@ async fn probe_one(client: &reqwest::Client, route: &str, url: &str) -> ProbeRes
     }
 }
 
-fn unix(t: SystemTime) -> i64 {
-    match t.duration_since(SystemTime::UNIX_EPOCH) {
-        Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
-        Err(e) => -i64::try_from(e.duration().as_secs()).unwrap_or(i64::MAX),
-    }
-}
-
-/// Parses an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`, RFC 9110 §5.6.7).
+/// Parses an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`, RFC 9110 §5.6.7), S3's `Date`.
 pub fn parse_http_date(s: &str) -> Option<SystemTime> {
-    let (_, rest) = s.split_once(", ")?;
-    let mut p = rest.split(' ');
-    let (day, mon, year, time, gmt) = (p.next()?, p.next()?, p.next()?, p.next()?, p.next()?);
-    if gmt != "GMT" || p.next().is_some() {
-        return None;
-    }
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let m = MONTHS.iter().position(|x| *x == mon)? as i64 + 1;
-    let d: i64 = day.parse().ok()?;
-    let y: i64 = year.parse().ok()?;
-    let mut t = time.split(':').map(|x| x.parse::<i64>().ok());
-    let (hh, mm, ss) = (t.next()??, t.next()??, t.next()??);
-    if !(1..=31).contains(&d) || hh > 23 || mm > 59 || ss > 60 || y < 1970 {
-        return None;
-    }
-    // Days from civil (Howard Hinnant).
-    let y2 = if m <= 2 { y - 1 } else { y };
-    let era = y2.div_euclid(400);
-    let yoe = y2 - era * 400;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    let secs = days * 86_400 + hh * 3600 + mm * 60 + ss;
-    Some(SystemTime::UNIX_EPOCH + Duration::from_secs(u64::try_from(secs).ok()?))
+    use aws_smithy_types::date_time::{DateTime, Format};
+    SystemTime::try_from(DateTime::from_str(s, Format::HttpDate).ok()?).ok()
 }
 
 impl crate::admin::Extra for Probes {
