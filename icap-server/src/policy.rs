@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime};
 
 use s3map::decide::{decide, Decision, Method, Refusal};
 use s3map::presign::presign;
-use s3map::route::{Auth, RouteTable};
+use s3map::route::{Auth, Route, RouteTable};
 use s3map::Credentials;
 
 /// Why a request is left unchanged (ICAP 204).
@@ -112,30 +112,14 @@ impl Policy {
         if !route.signing {
             return Outcome::Unchanged(Unchanged::SigningOff);
         }
-        let s3 = obj.s3_url();
-        let url = match route.auth {
-            Auth::None => s3,
-            Auth::SigV4 => {
-                let Some(creds) = creds else {
-                    return Outcome::Unchanged(Unchanged::NoCredentials);
-                };
-                let m = if method == "HEAD" {
-                    Method::Head
-                } else {
-                    Method::Get
-                };
-                match presign(
-                    m,
-                    &s3,
-                    &route.region,
-                    creds,
-                    now,
-                    presign_lifetime(self.expires, creds, now),
-                ) {
-                    Ok(u) => u,
-                    Err(_) => return Outcome::Unchanged(Unchanged::SignFailed),
-                }
-            }
+        let m = if method == "HEAD" {
+            Method::Head
+        } else {
+            Method::Get
+        };
+        let url = match s3_request_url(route, m, obj.s3_url(), creds, now, self.expires) {
+            Ok(u) => u,
+            Err(why) => return Outcome::Unchanged(why),
         };
         if url.len() > s3map::limits::MAX_URL_BYTES {
             return Outcome::Refused(Refusal::UrlTooLong);
@@ -144,6 +128,27 @@ impl Policy {
             url,
             host: route.s3_authority(),
             signed: route.auth == Auth::SigV4,
+        }
+    }
+}
+
+/// The URL to send `method s3_url` to S3 with: as it is under an `auth = "none"` route,
+/// presigned for at most `expires` under a `sigv4` route (or why it cannot be).
+pub fn s3_request_url(
+    route: &Route,
+    method: Method,
+    s3_url: String,
+    creds: Option<&Credentials>,
+    now: SystemTime,
+    expires: Duration,
+) -> Result<String, Unchanged> {
+    match route.auth {
+        Auth::None => Ok(s3_url),
+        Auth::SigV4 => {
+            let creds = creds.ok_or(Unchanged::NoCredentials)?;
+            let lifetime = presign_lifetime(expires, creds, now);
+            presign(method, &s3_url, &route.region, creds, now, lifetime)
+                .map_err(|_| Unchanged::SignFailed)
         }
     }
 }

@@ -8,9 +8,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use s3map::decide::Method;
-use s3map::presign::presign;
-use s3map::route::Auth;
 
+use crate::policy::s3_request_url;
 use crate::service::Service;
 
 /// How long one probe request may take.
@@ -72,33 +71,28 @@ impl Probes {
                     continue;
                 };
                 let now = SystemTime::now();
-                let url = route.object_url(key);
-                let url = match route.auth {
-                    Auth::None => url,
-                    Auth::SigV4 => match svc.credentials(now) {
-                        Some(c) => match presign(
-                            Method::Head,
-                            &url,
-                            &route.region,
-                            &c,
-                            now,
-                            Duration::from_secs(60),
-                        ) {
-                            Ok(u) => u,
-                            Err(_) => continue,
-                        },
-                        None => {
-                            out.push(ProbeResult {
-                                route: route.name.clone(),
-                                up: false,
-                                signature_ok: false,
-                                status: -1,
-                                clock_offset_secs: 0,
-                                took: Duration::ZERO,
-                            });
-                            continue;
-                        }
-                    },
+                let creds = svc.credentials(now);
+                let url = match s3_request_url(
+                    route,
+                    Method::Head,
+                    route.object_url(key),
+                    creds.as_ref(),
+                    now,
+                    Duration::from_secs(60),
+                ) {
+                    Ok(u) => u,
+                    // Nothing to sign with (or the signer failed): reported, not skipped.
+                    Err(_) => {
+                        out.push(ProbeResult {
+                            route: route.name.clone(),
+                            up: false,
+                            signature_ok: false,
+                            status: -1,
+                            clock_offset_secs: 0,
+                            took: Duration::ZERO,
+                        });
+                        continue;
+                    }
                 };
                 out.push(probe_one(&client, &route.name, &url).await);
             }
