@@ -15,6 +15,25 @@ const SERVE_STALE_TEMPLATE: &str = include_str!("../../templates/serve-stale.con
 const PEERS_TEMPLATE: &str = include_str!("../../templates/s3-peers.conf.in");
 const STORE_ID_TEMPLATE: &str = include_str!("../../templates/store-id.conf.in");
 const URL_REWRITE_TEMPLATE: &str = include_str!("../../templates/url-rewrite.conf.in");
+const ICAP_TEMPLATE: &str = include_str!("../../templates/icap.conf.in");
+
+/// Why the single Squid's ICAP service bypasses safely.
+const SINGLE_ICAP_WHY: &str =
+    "# REQMOD before the cache lookup (Squid supports no other request vectoring point). It runs\n\
+# for hits too.\n\
+# bypass=on: when s3squid-icap is down or fails, the request goes on with its public URL.\n\
+# s3squid-storeid maps that URL to the same store ID, so fresh cached copies are still\n\
+# served. No cache_peer serves a public host, so a miss or a refresh ends at once in a 5xx\n\
+# (Squid 5.7 answers 502), and a stale copy is served if there is one. The request is never\n\
+# sent to S3 unsigned: S3's 403 would reach the client instead of the stale copy.";
+
+/// Why the signing Squid's ICAP service bypasses safely.
+const SIGNER_ICAP_WHY: &str =
+    "# REQMOD before the cache lookup (Squid supports no other request vectoring point).\n\
+# bypass=on: when s3squid-icap is down or fails, the request goes on with its public URL. No\n\
+# cache_peer serves a public host, so such a request ends at once in a 5xx (Squid 5.7 answers\n\
+# 502), and the edge serves its stale copy. The request is never sent to S3 unsigned: S3's 403\n\
+# would reach the client instead of the stale copy.";
 
 /// Why the single Squid uses store IDs (the first comment of its store-ID block).
 const SINGLE_STOREID_WHY: &str =
@@ -129,6 +148,15 @@ fn icap_rewrite_blocks(p: &SquidConfParams) -> (String, String) {
     }
 }
 
+/// The ICAP section of a Squid that runs s3squid-icap.
+fn icap_block(p: &SquidConfParams, why: &str) -> String {
+    fill(
+        "icap.conf.in",
+        ICAP_TEMPLATE,
+        &[("ICAP_URI", &p.icap_uri), ("ICAP_WHY", why)],
+    )
+}
+
 /// Fills a whole-Squid template: the layout's `own` values first, then the blocks every
 /// layout shares (a template uses those it names).
 fn fill_squid(name: &str, template: &str, p: &SquidConfParams, own: &[(&str, &str)]) -> String {
@@ -181,7 +209,7 @@ fn signer(p: &SquidConfParams) -> String {
             ("SIGNER_LISTEN", &p.signer_listen.to_string()),
             ("INSTANCE", &instance_block(p, &p.signer, "signing")),
             ("SIGNER_CLIENTS", &p.signer_clients.join(" ")),
-            ("ICAP_URI", &p.icap_uri),
+            ("ICAP", &icap_block(p, SIGNER_ICAP_WHY)),
             ("URL_REWRITE", &url_rewrite),
             ("REFUSED_ADAPTED_ACCESS", &refused),
         ],
@@ -196,7 +224,7 @@ fn single(p: &SquidConfParams) -> String {
         p,
         &[
             ("INSTANCE", &instance_block(p, &p.single, "single")),
-            ("ICAP_URI", &p.icap_uri),
+            ("ICAP", &icap_block(p, SINGLE_ICAP_WHY)),
             ("URL_REWRITE", &url_rewrite),
             ("STORE_ID", &store_id_block(p, SINGLE_STOREID_WHY)),
             ("REFUSED_ADAPTED_ACCESS", &refused),
