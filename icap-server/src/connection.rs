@@ -212,7 +212,7 @@ async fn reqmod<S: AsyncRead + AsyncWrite + Unpin>(
         let now = SystemTime::now();
         let outcome = st
             .policy
-            .apply(req.method, req.target, svc.credentials(now).as_ref(), now);
+            .apply(req.method, req.target, || svc.credentials(now), now);
         (req, outcome)
     });
     let outcome = decided.as_ref().map(|(_, o)| o);

@@ -90,13 +90,14 @@ pub struct Policy {
 }
 
 impl Policy {
-    /// Decides what to do with `method url` at time `now` with `creds` (None: no valid
-    /// credentials).
+    /// Decides what to do with `method url` at time `now`. `creds` gives the credentials
+    /// to sign with (None: no valid credentials); it is called only for a `sigv4` route's
+    /// object, not for the requests that need none (not ours, refused, unsigned routes).
     pub fn apply(
         &self,
         method: &str,
         url: &str,
-        creds: Option<&Credentials>,
+        creds: impl FnOnce() -> Option<Credentials>,
         now: SystemTime,
     ) -> Outcome {
         if self.pass_through {
@@ -117,7 +118,11 @@ impl Policy {
         } else {
             Method::Get
         };
-        let url = match s3_request_url(route, m, obj.s3_url(), creds, now, self.expires) {
+        let creds = match route.auth {
+            Auth::SigV4 => creds(),
+            Auth::None => None,
+        };
+        let url = match s3_request_url(route, m, obj.s3_url(), creds.as_ref(), now, self.expires) {
             Ok(u) => u,
             Err(why) => return Outcome::Unchanged(why),
         };
@@ -189,31 +194,31 @@ mod tests {
         let c = creds(None);
         let on = policy("", false);
         assert!(matches!(
-            on.apply("GET", "http://h/p/k", Some(&c), now),
+            on.apply("GET", "http://h/p/k", || Some(c.clone()), now),
             Outcome::Adapted { signed: true, .. }
         ));
         assert_eq!(
-            on.apply("GET", "http://h/p/k", None, now),
+            on.apply("GET", "http://h/p/k", || None, now),
             Outcome::Unchanged(Unchanged::NoCredentials)
         );
         let off = policy("signing = 'off'", false);
         assert_eq!(
-            off.apply("GET", "http://h/p/k", Some(&c), now),
+            off.apply("GET", "http://h/p/k", || Some(c.clone()), now),
             Outcome::Unchanged(Unchanged::SigningOff)
         );
         // Policy refusals still apply with signing off: they never reach S3 anyway.
         assert_eq!(
-            off.apply("PUT", "http://h/p/k", Some(&c), now),
+            off.apply("PUT", "http://h/p/k", || Some(c.clone()), now),
             Outcome::Refused(Refusal::Method)
         );
         let pass = policy("", true);
         assert_eq!(
-            pass.apply("PUT", "http://h/p/k", Some(&c), now),
+            pass.apply("PUT", "http://h/p/k", || Some(c.clone()), now),
             Outcome::Unchanged(Unchanged::PassThrough)
         );
         let none = policy("auth = 'none'", false);
         assert_eq!(
-            none.apply("GET", "http://h/p/a b", None, now),
+            none.apply("GET", "http://h/p/a b", || None, now),
             Outcome::Adapted {
                 url: "http://127.0.0.1:9000/photos/a%20b".into(),
                 host: "127.0.0.1:9000".into(),
@@ -229,12 +234,22 @@ mod tests {
         // A 1000-byte key of escaped bytes (3000 encoded) and a 5000-byte session token.
         let key = "%C3%A9".repeat(500);
         let big = Credentials::new("AKID", "secret", Some("t".repeat(5000)), None, "test");
-        let out = p.apply("GET", &format!("http://h/p/{key}"), Some(&big), now);
+        let out = p.apply(
+            "GET",
+            &format!("http://h/p/{key}"),
+            || Some(big.clone()),
+            now,
+        );
         assert_eq!(out, Outcome::Refused(Refusal::UrlTooLong));
         assert_eq!(Refusal::UrlTooLong.status(), 400);
         let small = creds(None);
         assert!(matches!(
-            p.apply("GET", &format!("http://h/p/{key}"), Some(&small), now),
+            p.apply(
+                "GET",
+                &format!("http://h/p/{key}"),
+                || Some(small.clone()),
+                now
+            ),
             Outcome::Adapted { .. }
         ));
     }
@@ -262,7 +277,7 @@ mod tests {
         let Outcome::Adapted { url, .. } = p.apply(
             "GET",
             "http://h/p/k",
-            Some(&creds(Some(now + Duration::from_secs(42)))),
+            || Some(creds(Some(now + Duration::from_secs(42)))),
             now,
         ) else {
             panic!()
