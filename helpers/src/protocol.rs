@@ -73,12 +73,19 @@ impl Fields {
     /// `[channel-ID SP] URL [SP extras…]`, spaces before the URL skipped. The first token is
     /// a channel ID exactly when it is all digits (a URL never is).
     fn of(line: &[u8]) -> Fields {
-        let first = memchr::memchr(b' ', line).unwrap_or(line.len());
-        let (channel, after) = if is_channel(&line[..first]) {
-            (Some(first), (first + 1).min(line.len()))
-        } else {
-            (None, 0)
-        };
+        // The digits at the start: a channel ID if a space or the end follows them. Counted
+        // rather than searching for the first space, which in a line without a channel ID
+        // would scan the whole URL once more.
+        let first = line
+            .iter()
+            .position(|b| !b.is_ascii_digit())
+            .unwrap_or(line.len());
+        let (channel, after) =
+            if line.get(first).is_none_or(|&b| b == b' ') && is_channel(&line[..first]) {
+                (Some(first), (first + 1).min(line.len()))
+            } else {
+                (None, 0)
+            };
         let start = after
             + line[after..]
                 .iter()
@@ -164,11 +171,7 @@ fn push_quoted(out: &mut Vec<u8>, value: &str) {
 /// without UTF-8 validation: `(channel, url)` exactly as [`parse_line`] splits them, or
 /// None for any other line (let [`parse_line`] judge it).
 pub fn split_printable(line: &[u8]) -> Option<(Option<&[u8]>, &[u8])> {
-    // One pass the compiler vectorises: every byte in 0x20..=0x7e.
-    let printable = line
-        .iter()
-        .fold(true, |acc, &b| acc & (b.wrapping_sub(0x20) < 0x5f));
-    if !printable || line.len() > MAX_HELPER_LINE {
+    if line.len() > MAX_HELPER_LINE || !s3map::scan::all_printable(line) {
         return None;
     }
     let f = Fields::of(line);

@@ -19,6 +19,7 @@ pub mod pct;
 pub mod presign;
 pub mod route;
 pub mod s3url;
+pub mod scan;
 pub mod storeid;
 pub mod url;
 

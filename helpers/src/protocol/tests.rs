@@ -98,7 +98,8 @@ fn borrowed_store_id_encodes_like_the_reply() {
 /// and it accepts only printable ASCII.
 #[test]
 fn printable_split_agrees_with_parse_line() {
-    let pieces: [&[u8]; 14] = [
+    let pieces: [&[u8]; 15] = [
+        b"abcdefghijklmnopq",
         b"1",
         b"17",
         b"18446744073709551615",
@@ -114,14 +115,14 @@ fn printable_split_agrees_with_parse_line() {
         b"\x00",
         b"\x7f",
     ];
-    // Every sequence of up to 4 pieces: 14^4 lines.
+    // Every sequence of up to 4 pieces: 15^4 lines, some across 16-byte blocks.
     let mut line = Vec::new();
-    for n in 0..14usize.pow(4) {
+    for n in 0..15usize.pow(4) {
         line.clear();
         let mut k = n;
         for _ in 0..4 {
-            line.extend_from_slice(pieces[k % 14]);
-            k /= 14;
+            line.extend_from_slice(pieces[k % 15]);
+            k /= 15;
         }
         let printable = line.iter().all(|b| (0x20..0x7f).contains(b));
         match split_printable(&line) {

@@ -10,6 +10,8 @@ use crate::decide::has_dot_segment_bytes;
 use crate::limits::{MAX_INPUT_URL_BYTES, MAX_KEY_BYTES};
 use crate::pct::{hex_val, HEX, KEEP_SLASH as KEEP};
 use crate::route::RouteTable;
+use crate::scan;
+use wide::u8x16;
 
 /// One route's own S3 spelling.
 #[derive(Debug, Clone)]
@@ -32,7 +34,11 @@ pub struct FastIndex {
     /// Bit i of `params_by_seventh[b]`: `SIGNATURE_PARAMS[i]` has byte b at index 6
     /// (every b when it is shorter).
     params_by_seventh: [u16; 128],
+    /// `SIGNATURE_PARAMS[i]`'s first block (zero-padded) and which of its lanes it fills.
+    param_heads: [(u8x16, u32); SIGNATURE_PARAM_COUNT],
 }
+
+const SIGNATURE_PARAM_COUNT: usize = super::SIGNATURE_PARAMS.len();
 
 /// Longest run of escaped non-ASCII bytes checked in place (36 CJK characters); a longer
 /// run takes the general path.
@@ -40,6 +46,7 @@ const MAX_UTF8_RUN: usize = 108;
 
 /// The bytes a key run is copied through in one go: [`KEEP`] without `.` (a `.` is looked
 /// at on its own, for dot segments).
+#[cfg(test)]
 const RUN: [bool; 256] = {
     let mut t = KEEP;
     t[b'.' as usize] = false;
@@ -102,6 +109,7 @@ impl FastIndex {
             entries,
             params_by_head: [0; 128],
             params_by_seventh: [0; 128],
+            param_heads: [(u8x16::splat(0), 0); SIGNATURE_PARAM_COUNT],
         };
         index.index_params();
         index.keep_what_the_general_path_agrees_with(table);
@@ -157,6 +165,10 @@ impl FastIndex {
                 // A shorter name: byte 6 of the pair is `=`, the value's, or missing.
                 None => params_by_seventh.iter_mut().for_each(|set| *set |= 1 << i),
             }
+        }
+        for (head, p) in self.param_heads.iter_mut().zip(super::SIGNATURE_PARAMS) {
+            let n = p.len().min(scan::BLOCK);
+            *head = (scan::block(&p.as_bytes()[..n], 0, 0), (1 << n) - 1);
         }
         self.params_by_head = params_by_head;
         self.params_by_seventh = params_by_seventh;
@@ -226,13 +238,32 @@ impl FastIndex {
     /// Whether every `&`-separated pair of `query` is a signature parameter (those are
     /// left out of IDs), and there is no fragment.
     fn only_signature_params(&self, query: &[u8]) -> Option<()> {
-        // One pass the compiler vectorises, then one search for all the pairs.
-        if query.iter().fold(false, |acc, &b| acc | (b == b'#')) {
+        // Sixteen bytes at a time: any `#` fails, each `&` starts a pair.
+        self.pair_ok(query)?;
+        let mut blocks = query.chunks_exact(scan::BLOCK);
+        let mut at = 0;
+        for block in &mut blocks {
+            self.pairs_in_block(query, at, scan::load(block), 0)?;
+            at += scan::BLOCK;
+        }
+        if at < query.len() {
+            let (block, skip) = scan::block_from(query, at);
+            self.pairs_in_block(query, at, block, skip)?;
+        }
+        Some(())
+    }
+
+    /// The pairs that start in the block of `query` at `at` (lane `skip + i` is
+    /// `query[at + i]`), and no `#` in it.
+    #[inline(always)]
+    fn pairs_in_block(&self, query: &[u8], at: usize, block: u8x16, skip: u32) -> Option<()> {
+        if scan::eq(block, b'#') >> skip != 0 {
             return None;
         }
-        self.pair_ok(query)?;
-        for at in memchr::memchr_iter(b'&', query) {
-            self.pair_ok(&query[at + 1..])?;
+        let mut amps = scan::eq(block, b'&') >> skip;
+        while amps != 0 {
+            self.pair_ok(&query[at + amps.trailing_zeros() as usize + 1..])?;
+            amps &= amps - 1;
         }
         Some(())
     }
@@ -255,10 +286,24 @@ impl FastIndex {
         let seventh = pair.get(6).copied().unwrap_or(0);
         let mut set = self.params_by_head[usize::from(first & 0x7f)]
             & self.params_by_seventh[usize::from(seventh & 0x7f)];
+        if set == 0 {
+            return false;
+        }
+        // Names compared a block at a time: the first sixteen bytes in one compare, the
+        // rest (four at most) bytewise.
+        let block = scan::block(pair, 0, 0);
         while set != 0 {
-            let p = super::SIGNATURE_PARAMS[set.trailing_zeros() as usize].as_bytes();
-            let name_ends = pair.get(p.len()).is_none_or(|&b| b == b'=' || b == b'&');
-            if name_ends && pair.starts_with(p) {
+            let i = set.trailing_zeros() as usize;
+            let p = super::SIGNATURE_PARAMS[i].as_bytes();
+            let (head, lanes) = self.param_heads[i];
+            let name_ends = match pair.get(p.len()) {
+                Some(&b) => b == b'=' || b == b'&',
+                None => pair.len() == p.len(),
+            };
+            if name_ends
+                && scan::same(block, head) & lanes == lanes
+                && p.iter().zip(pair).skip(scan::BLOCK).all(|(a, b)| a == b)
+            {
                 return true;
             }
             set &= set - 1;
@@ -288,14 +333,15 @@ fn canonical_key<'u>(raw: &'u [u8], out: &mut Vec<u8>) -> Option<Key<'u>> {
     // Decoded non-ASCII bytes not yet checked as UTF-8.
     let mut utf8 = [0u8; MAX_UTF8_RUN];
     let mut pending = 0;
+    let mut stops = Stops::new(raw);
     let query = loop {
-        let run = run_len(&raw[i..]);
-        if run > 0 {
+        let run_end = stops.next(i);
+        if run_end > i {
             check_utf8(&utf8[..pending])?;
             pending = 0;
-            out.extend_from_slice(&raw[i..i + run]);
-            decoded += run;
-            i += run;
+            out.extend_from_slice(&raw[i..run_end]);
+            decoded += run_end - i;
+            i = run_end;
         }
         let Some(&b) = raw.get(i) else {
             break &raw[i..];
@@ -348,20 +394,63 @@ fn by_len_then_bytes(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
     a.len().cmp(&b.len()).then_with(|| a.cmp(b))
 }
 
-/// How many bytes at the start of `raw` are [`RUN`] bytes: eight at a time while all eight
-/// are (table lookups without a branch each), then one at a time.
-fn run_len(raw: &[u8]) -> usize {
-    let mut n = 0;
-    while let Some(chunk) = raw.get(n..n + 8) {
-        if !chunk.iter().fold(true, |all, &b| all & RUN[usize::from(b)]) {
-            break;
+/// Where the [`RUN`] bytes of a key stop, found a block at a time: each block is
+/// classified once, however many escapes it holds.
+struct Stops<'u> {
+    raw: &'u [u8],
+    /// Bit k: `raw[base + k]` is not a [`RUN`] byte (or lies past the end), for
+    /// `base + k < end`.
+    mask: u32,
+    base: usize,
+    end: usize,
+}
+
+impl<'u> Stops<'u> {
+    fn new(raw: &'u [u8]) -> Self {
+        Stops {
+            raw,
+            mask: 0,
+            base: 0,
+            end: 0,
         }
-        n += 8;
     }
-    n + raw[n..]
-        .iter()
-        .position(|&b| !RUN[usize::from(b)])
-        .unwrap_or(raw.len() - n)
+
+    /// The first index at or after `i` (which never goes back) whose byte is not a
+    /// [`RUN`] byte, or the length.
+    #[inline]
+    fn next(&mut self, mut i: usize) -> usize {
+        loop {
+            if i < self.end {
+                // `base <= i`: blocks are loaded where a search starts, and searches only
+                // go forward.
+                let m = self.mask >> (i - self.base);
+                if m != 0 {
+                    return i + m.trailing_zeros() as usize;
+                }
+                i = self.end;
+            }
+            if i >= self.raw.len() {
+                return self.raw.len();
+            }
+            let (block, skip) = scan::block_from(self.raw, i);
+            self.mask = (!run_lanes(block) & 0xffff) >> skip;
+            self.base = i;
+            self.end = i + scan::BLOCK - skip as usize;
+        }
+    }
+}
+
+/// Bit i: lane i is a [`RUN`] byte (`A-Za-z0-9-_~/`).
+#[inline]
+fn run_lanes(v: u8x16) -> u32 {
+    let splat = u8x16::splat;
+    let alpha = ((v | splat(0x20)) - splat(b'a')).simd_lt(splat(26));
+    let digit = (v - splat(b'0')).simd_lt(splat(10));
+    let punct = v.simd_eq(splat(b'-'))
+        | v.simd_eq(splat(b'_'))
+        | v.simd_eq(splat(b'~'))
+        | v.simd_eq(splat(b'/'));
+    (alpha | digit | punct).to_bitmask()
 }
 
 /// A run of decoded non-ASCII bytes: whole UTF-8 characters, none of them a C1 control.
@@ -378,6 +467,53 @@ mod tests {
     use super::*;
 
     #[test]
+    fn run_lanes_are_the_run_table() {
+        for b in 0..=255u8 {
+            for lane in [0, 7, 15] {
+                let mut lanes = [b'%'; scan::BLOCK];
+                lanes[lane] = b;
+                assert_eq!(
+                    run_lanes(u8x16::new(lanes)),
+                    u32::from(RUN[usize::from(b)]) << lane,
+                    "{b:#04x} in lane {lane}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn stops_in_every_alignment() {
+        // Every key length up to three blocks, every pair of stop positions, every start; the
+        // walk goes forward from each stop, as canonical_key does.
+        for len in 0..48 {
+            for a in 0..=len {
+                for b in a..=len {
+                    let mut raw = vec![b'a'; len];
+                    for &at in [a, b].iter().filter(|&&at| at < len) {
+                        raw[at] = b'%';
+                    }
+                    for start in 0..=len {
+                        let want: Vec<usize> = (start..len).filter(|&k| raw[k] == b'%').collect();
+                        let mut stops = Stops::new(&raw);
+                        let mut got = Vec::new();
+                        let mut i = start;
+                        loop {
+                            let next = stops.next(i);
+                            if next >= len {
+                                assert_eq!(next, len);
+                                break;
+                            }
+                            got.push(next);
+                            i = next + 1;
+                        }
+                        assert_eq!(got, want, "{len} {a} {b} {start}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
     fn query_pairs_at_every_alignment() {
         let index = FastIndex::new(&RouteTable::new(&[]));
         let pairs = [
@@ -389,7 +525,7 @@ mod tests {
             "#",
             "acl",
         ];
-        for pad in 0..9 {
+        for pad in 0..40 {
             for (n, extra) in pairs.iter().enumerate() {
                 let query = format!(
                     "X-Amz-Expires={}&{extra}&X-Amz-Signature=00",
