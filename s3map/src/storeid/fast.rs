@@ -29,16 +29,19 @@ struct Entry {
 #[derive(Debug, Clone)]
 pub struct FastIndex {
     entries: Vec<Entry>,
-    /// Bit i of `params_by_head[b]`: `SIGNATURE_PARAMS[i]` starts with byte b.
-    params_by_head: [u16; 128],
-    /// Bit i of `params_by_seventh[b]`: `SIGNATURE_PARAMS[i]` has byte b at index 6
-    /// (every b when it is shorter).
-    params_by_seventh: [u16; 128],
+    /// Bit i of `params_at[k][b]`: `SIGNATURE_PARAMS[i]` has byte b at index
+    /// `PARAM_PROBES[k]` (every b when it is shorter).
+    params_at: [[u16; 128]; PARAM_PROBES.len()],
     /// `SIGNATURE_PARAMS[i]`'s first block (zero-padded) and which of its lanes it fills.
     param_heads: [(u8x16, u32); SIGNATURE_PARAM_COUNT],
 }
 
 const SIGNATURE_PARAM_COUNT: usize = super::SIGNATURE_PARAMS.len();
+
+/// The bytes of a pair that pick its one candidate signature parameter: the first, the
+/// `?` of `X-Amz-?`, and the one that tells `X-Amz-SignedHeaders`, `X-Amz-Signature` and
+/// `X-Amz-Security-Token` apart.
+const PARAM_PROBES: [usize; 3] = [0, 6, 10];
 
 /// Longest run of escaped non-ASCII bytes checked in place (36 CJK characters); a longer
 /// run takes the general path.
@@ -107,8 +110,7 @@ impl FastIndex {
         entries.dedup_by(|a, b| a.prefix == b.prefix);
         let mut index = FastIndex {
             entries,
-            params_by_head: [0; 128],
-            params_by_seventh: [0; 128],
+            params_at: [[0; 128]; PARAM_PROBES.len()],
             param_heads: [(u8x16::splat(0), 0); SIGNATURE_PARAM_COUNT],
         };
         index.index_params();
@@ -155,23 +157,21 @@ impl FastIndex {
     }
 
     fn index_params(&mut self) {
-        let mut params_by_head = [0u16; 128];
-        let mut params_by_seventh = [0u16; 128];
         for (i, p) in super::SIGNATURE_PARAMS.iter().enumerate() {
             let p = p.as_bytes();
-            params_by_head[usize::from(p[0])] |= 1 << i;
-            match p.get(6) {
-                Some(&b) => params_by_seventh[usize::from(b)] |= 1 << i,
-                // A shorter name: byte 6 of the pair is `=`, the value's, or missing.
-                None => params_by_seventh.iter_mut().for_each(|set| *set |= 1 << i),
+            for (table, at) in self.params_at.iter_mut().zip(PARAM_PROBES) {
+                match p.get(at) {
+                    Some(&b) => table[usize::from(b)] |= 1 << i,
+                    // A shorter name: that byte of the pair is `=`, `&`, the value's, or
+                    // missing.
+                    None => table.iter_mut().for_each(|set| *set |= 1 << i),
+                }
             }
         }
         for (head, p) in self.param_heads.iter_mut().zip(super::SIGNATURE_PARAMS) {
             let n = p.len().min(scan::BLOCK);
             *head = (scan::block(&p.as_bytes()[..n], 0, 0), (1 << n) - 1);
         }
-        self.params_by_head = params_by_head;
-        self.params_by_seventh = params_by_seventh;
     }
 
     /// Appends the store ID of `url` to `out` and returns true, or leaves `out` as it was
@@ -277,15 +277,24 @@ impl FastIndex {
         }
     }
 
+    /// Bit i: the pair at the start of `pair` may be `SIGNATURE_PARAMS[i]`, going by its
+    /// probed bytes.
+    #[inline]
+    fn candidates(&self, pair: &[u8]) -> u16 {
+        let mut set = u16::MAX;
+        for (table, at) in self.params_at.iter().zip(PARAM_PROBES) {
+            let b = pair.get(at).copied().unwrap_or(0);
+            set &= table[usize::from(b & 0x7f)];
+        }
+        set
+    }
+
     /// Whether the pair at the start of `pair` (up to `&` or the end) is a signature
     /// parameter.
     fn is_signature_param(&self, pair: &[u8]) -> bool {
-        // The names that share this pair's first byte and its byte 6 (`X-Amz-?`): one to
-        // three, instead of all eleven.
-        let first = pair.first().copied().unwrap_or(0);
-        let seventh = pair.get(6).copied().unwrap_or(0);
-        let mut set = self.params_by_head[usize::from(first & 0x7f)]
-            & self.params_by_seventh[usize::from(seventh & 0x7f)];
+        // The names that share this pair's probed bytes: one at most for every name the
+        // pair can be (no loop to mispredict), instead of all eleven.
+        let mut set = self.candidates(pair);
         if set == 0 {
             return false;
         }
@@ -547,6 +556,16 @@ mod tests {
         let index = FastIndex::new(&RouteTable::new(&[]));
         let is = |pair: &[u8]| index.is_signature_param(pair);
         for p in super::super::SIGNATURE_PARAMS {
+            // The probes leave one candidate for every name (with any value), so no pair
+            // is compared with two names.
+            for pair in [
+                p.to_owned(),
+                format!("{p}="),
+                format!("{p}=v"),
+                format!("{p}&x"),
+            ] {
+                assert_eq!(index.candidates(pair.as_bytes()).count_ones(), 1, "{pair}");
+            }
             assert!(is(p.as_bytes()), "{p}");
             assert!(is(format!("{p}=v=w").as_bytes()), "{p}");
             assert!(is(format!("{p}=").as_bytes()), "{p}");
