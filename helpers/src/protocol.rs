@@ -73,6 +73,14 @@ impl Fields {
     /// `[channel-ID SP] URL [SP extras…]`, spaces before the URL skipped. The first token is
     /// a channel ID exactly when it is all digits (a URL never is).
     fn of(line: &[u8]) -> Fields {
+        let mut f = Self::of_start(line);
+        let start = f.url.0;
+        f.url.1 = start + memchr::memchr(b' ', &line[start..]).unwrap_or(line.len() - start);
+        f
+    }
+
+    /// The channel ID and where the URL starts; `url.1` is left at the start.
+    fn of_start(line: &[u8]) -> Fields {
         // The digits at the start: a channel ID if a space or the end follows them. Counted
         // rather than searching for the first space, which in a line without a channel ID
         // would scan the whole URL once more.
@@ -91,10 +99,9 @@ impl Fields {
                 .iter()
                 .position(|&b| b != b' ')
                 .unwrap_or(line.len() - after);
-        let end = start + memchr::memchr(b' ', &line[start..]).unwrap_or(line.len() - start);
         Fields {
             channel,
-            url: (start, end),
+            url: (start, start),
         }
     }
 }
@@ -167,16 +174,13 @@ fn push_quoted(out: &mut Vec<u8>, value: &str) {
     out.push(b'"');
 }
 
-/// The fields of a request line that is all printable ASCII (no tab, no CR), split
-/// without UTF-8 validation: `(channel, url)` exactly as [`parse_line`] splits them, or
-/// None for any other line (let [`parse_line`] judge it).
-pub fn split_printable(line: &[u8]) -> Option<(Option<&[u8]>, &[u8])> {
-    if line.len() > MAX_HELPER_LINE || !s3map::scan::all_printable(line) {
-        return None;
-    }
-    let f = Fields::of(line);
-    let (start, end) = f.url;
-    (start < end).then(|| (f.channel.map(|n| &line[..n]), &line[start..end]))
+/// The channel ID of a line and where its URL starts, exactly as [`parse_line`] splits
+/// them (but without looking at any other byte): for a fast path that reads the URL itself,
+/// up to its first space, and must then check that the line has nothing [`parse_line`]
+/// would judge differently.
+pub fn split_channel(line: &[u8]) -> (Option<&[u8]>, usize) {
+    let f = Fields::of_start(line);
+    (f.channel.map(|n| &line[..n]), f.url.0)
 }
 
 /// Encodes `[channel ]OK store-id="…"\n` with a value `write_value` appends, which must

@@ -62,6 +62,12 @@ fn printable_lanes(v: u8x16) -> i8x16 {
         .simd_gt(i8x16::splat(0x20))
 }
 
+/// Bit i is set when lane i is printable ASCII (0x20..=0x7e).
+#[inline]
+pub fn printable(v: u8x16) -> u32 {
+    printable_lanes(v).to_bitmask()
+}
+
 /// Whether every byte of `bytes` is printable ASCII (0x20..=0x7e). No early exit: a line is
 /// short and almost always printable.
 pub fn all_printable(bytes: &[u8]) -> bool {

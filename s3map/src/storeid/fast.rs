@@ -179,11 +179,24 @@ impl FastIndex {
     /// `\`, or a byte outside printable ASCII, so it needs no quoting in a helper reply.
     pub fn write_id(&self, url: &[u8], out: &mut Vec<u8>) -> bool {
         let start = out.len();
-        let ok = self.try_write(url, out).is_some();
+        let ok = self.write_id_of_first_token(url, out) == Some(url.len());
         if !ok {
             out.truncate(start);
         }
         ok
+    }
+
+    /// [`FastIndex::write_id`] for the URL that `text` starts with (up to its first space,
+    /// the way a helper request line is split), found while reading it: returns the URL's
+    /// length. Every byte of that URL is checked (printable ASCII, and more), so a caller
+    /// that has split a line this way need not check it again.
+    pub fn write_id_of_first_token(&self, text: &[u8], out: &mut Vec<u8>) -> Option<usize> {
+        let start = out.len();
+        let written = self.try_write(text, out);
+        if written.is_none() {
+            out.truncate(start);
+        }
+        written
     }
 
     fn entry(&self, prefix: &[u8]) -> Option<&Entry> {
@@ -193,31 +206,31 @@ impl FastIndex {
             .map(|i| &self.entries[i])
     }
 
-    fn try_write(&self, url: &[u8], out: &mut Vec<u8>) -> Option<()> {
-        if url.len() > MAX_INPUT_URL_BYTES {
-            return None;
-        }
-        let after_scheme = if url.starts_with(b"https://") {
+    /// Writes the ID of the URL at the start of `text`; returns the URL's length.
+    fn try_write(&self, text: &[u8], out: &mut Vec<u8>) -> Option<usize> {
+        let after_scheme = if text.starts_with(b"https://") {
             8
-        } else if url.starts_with(b"http://") {
+        } else if text.starts_with(b"http://") {
             7
         } else {
             return None;
         };
         // Virtual-hosted: the prefix ends at the authority's `/`; path-style: one segment on.
-        let first = after_scheme + memchr::memchr(b'/', &url[after_scheme..])? + 1;
-        let e = match self.entry(&url[..first]) {
+        // (A prefix found past the URL's end has a space in it: no entry has.)
+        let first = after_scheme + memchr::memchr(b'/', &text[after_scheme..])? + 1;
+        let e = match self.entry(&text[..first]) {
             Some(e) => e,
             None => {
-                let second = first + url[first..].iter().position(|&b| b == b'/')? + 1;
-                self.entry(&url[..second])?
+                let second = first + text[first..].iter().position(|&b| b == b'/')? + 1;
+                self.entry(&text[..second])?
             }
         };
-        let raw = &url[e.prefix.len()..];
+        let raw = &text[e.prefix.len()..];
         out.extend_from_slice(&e.id_prefix);
         let key_start = out.len();
         let Key {
             decoded,
+            len,
             query,
             maybe_dot_segment,
         } = canonical_key(raw, out)?;
@@ -232,47 +245,70 @@ impl FastIndex {
         {
             return None;
         }
-        self.only_signature_params(query)
+        let query_len = match query {
+            true => 1 + self.only_signature_params(&raw[len + 1..])?,
+            false => 0,
+        };
+        let url_len = e.prefix.len() + len + query_len;
+        (url_len <= MAX_INPUT_URL_BYTES).then_some(url_len)
     }
 
-    /// Whether every `&`-separated pair of `query` is a signature parameter (those are
-    /// left out of IDs), and there is no fragment.
-    fn only_signature_params(&self, query: &[u8]) -> Option<()> {
-        // Sixteen bytes at a time: any `#` fails, each `&` starts a pair.
-        self.pair_ok(query)?;
-        let mut blocks = query.chunks_exact(scan::BLOCK);
+    /// The length of the query at the start of `rest` (up to a space or the end), if it is
+    /// printable ASCII without a fragment and every `&`-separated pair of it is a
+    /// signature parameter (those are left out of IDs).
+    fn only_signature_params(&self, rest: &[u8]) -> Option<usize> {
+        // Sixteen bytes at a time: a space ends the query; before it, any `#` or byte that
+        // is not printable fails, and each `&` starts a pair.
+        self.pair_ok(rest)?;
+        let mut blocks = rest.chunks_exact(scan::BLOCK);
         let mut at = 0;
         for block in &mut blocks {
-            self.pairs_in_block(query, at, scan::load(block), 0)?;
+            if let Some(end) = self.pairs_in_block(rest, at, scan::load(block), 0, scan::BLOCK)? {
+                return Some(end);
+            }
             at += scan::BLOCK;
         }
-        if at < query.len() {
-            let (block, skip) = scan::block_from(query, at);
-            self.pairs_in_block(query, at, block, skip)?;
+        if at < rest.len() {
+            let (block, skip) = scan::block_from(rest, at);
+            if let Some(end) = self.pairs_in_block(rest, at, block, skip, rest.len() - at)? {
+                return Some(end);
+            }
         }
-        Some(())
+        Some(rest.len())
     }
 
-    /// The pairs that start in the block of `query` at `at` (lane `skip + i` is
-    /// `query[at + i]`), and no `#` in it.
+    /// The part of the query in the block of `rest` at `at` (lane `skip + i` is
+    /// `rest[at + i]` for `i < len`, `len <= 16`): `Some(None)` if it goes on past the
+    /// block, `Some(Some(end))` if it ends at `end` in it, `None` if it fails.
     #[inline(always)]
-    fn pairs_in_block(&self, query: &[u8], at: usize, block: u8x16, skip: u32) -> Option<()> {
-        if scan::eq(block, b'#') >> skip != 0 {
+    fn pairs_in_block(
+        &self,
+        rest: &[u8],
+        at: usize,
+        block: u8x16,
+        skip: u32,
+        len: usize,
+    ) -> Option<Option<usize>> {
+        let spaces = scan::eq(block, b' ') >> skip;
+        // The lanes of `rest` up to the first space (all of them without one).
+        let within = spaces.wrapping_sub(1) & !spaces & ((1 << len) - 1);
+        let bad = (scan::eq(block, b'#') | !scan::printable(block)) >> skip;
+        if bad & within != 0 {
             return None;
         }
-        let mut amps = scan::eq(block, b'&') >> skip;
+        let mut amps = (scan::eq(block, b'&') >> skip) & within;
         while amps != 0 {
-            self.pair_ok(&query[at + amps.trailing_zeros() as usize + 1..])?;
+            self.pair_ok(&rest[at + amps.trailing_zeros() as usize + 1..])?;
             amps &= amps - 1;
         }
-        Some(())
+        Some((spaces != 0).then(|| at + spaces.trailing_zeros() as usize))
     }
 
-    /// The pair at the start of `rest` (which runs to the end of the query) is empty or a
-    /// signature parameter.
+    /// The pair at the start of `rest` (which runs to the end of the query, or on past a
+    /// space that ends it) is empty or a signature parameter.
     fn pair_ok(&self, rest: &[u8]) -> Option<()> {
         match rest.first() {
-            None | Some(b'&') => Some(()),
+            None | Some(b'&' | b' ') => Some(()),
             Some(_) => self.is_signature_param(rest).then_some(()),
         }
     }
@@ -289,8 +325,8 @@ impl FastIndex {
         set
     }
 
-    /// Whether the pair at the start of `pair` (up to `&` or the end) is a signature
-    /// parameter.
+    /// Whether the pair at the start of `pair` (up to `&`, a space or the end) is a
+    /// signature parameter.
     fn is_signature_param(&self, pair: &[u8]) -> bool {
         // The names that share this pair's probed bytes: one at most for every name the
         // pair can be (no loop to mispredict), instead of all eleven.
@@ -306,7 +342,8 @@ impl FastIndex {
             let p = super::SIGNATURE_PARAMS[i].as_bytes();
             let (head, lanes) = self.param_heads[i];
             let name_ends = match pair.get(p.len()) {
-                Some(&b) => b == b'=' || b == b'&',
+                // No name has a space: one after it ends the URL, and the pair.
+                Some(&b) => b == b'=' || b == b'&' || b == b' ',
                 None => pair.len() == p.len(),
             };
             if name_ends
@@ -322,19 +359,22 @@ impl FastIndex {
 }
 
 /// A canonical key, written.
-struct Key<'u> {
+struct Key {
     /// Its decoded length.
     decoded: usize,
-    /// The query after it (empty without one).
-    query: &'u [u8],
+    /// Its raw length.
+    len: usize,
+    /// Whether a `?` follows it (else the URL ends with it, at a space or the end).
+    query: bool,
     /// Whether a `.` starts one of its segments (then it may have a `.`/`..` segment).
     maybe_dot_segment: bool,
 }
 
 /// Appends the S3-canonical form of a raw S3-path key (`+` is a space, as S3 reads it) up
-/// to the query, or returns None for anything the general path must judge: raw bytes other
-/// than `A-Za-z0-9-._~/+`, bad escapes, control characters, invalid UTF-8, a fragment.
-fn canonical_key<'u>(raw: &'u [u8], out: &mut Vec<u8>) -> Option<Key<'u>> {
+/// to the query, a space or the end, or returns None for anything the general path must
+/// judge: raw bytes other than `A-Za-z0-9-._~/+`, bad escapes, control characters, invalid
+/// UTF-8, a fragment.
+fn canonical_key(raw: &[u8], out: &mut Vec<u8>) -> Option<Key> {
     let key_start = out.len();
     let mut decoded = 0;
     let mut maybe_dot_segment = false;
@@ -353,10 +393,11 @@ fn canonical_key<'u>(raw: &'u [u8], out: &mut Vec<u8>) -> Option<Key<'u>> {
             i = run_end;
         }
         let Some(&b) = raw.get(i) else {
-            break &raw[i..];
+            break false;
         };
         let d = match b {
-            b'?' => break &raw[i + 1..],
+            b'?' => break true,
+            b' ' => break false,
             b'+' => b' ',
             b'.' => b'.',
             b'%' => {
@@ -392,6 +433,7 @@ fn canonical_key<'u>(raw: &'u [u8], out: &mut Vec<u8>) -> Option<Key<'u>> {
     check_utf8(&utf8[..pending])?;
     Some(Key {
         decoded,
+        len: i,
         query,
         maybe_dot_segment,
     })
@@ -547,6 +589,22 @@ mod tests {
                     ok,
                     "{query}"
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn queries_of_every_length_and_where_they_end() {
+        let index = FastIndex::new(&RouteTable::new(&[]));
+        for n in 0..40 {
+            let query = format!("x-id={}&", "1".repeat(n));
+            let len = query.len();
+            assert_eq!(index.only_signature_params(query.as_bytes()), Some(len));
+            let line = format!("{query} 10.0.0.1/- - GET");
+            assert_eq!(index.only_signature_params(line.as_bytes()), Some(len));
+            for bad in ["#", "\t", "\u{7f}", "acl", "\r"] {
+                let query = format!("{query}{bad}");
+                assert_eq!(index.only_signature_params(query.as_bytes()), None, "{query:?}");
             }
         }
     }
