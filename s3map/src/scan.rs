@@ -47,6 +47,50 @@ pub fn same(a: u8x16, b: u8x16) -> u32 {
     a.simd_eq(b).to_bitmask()
 }
 
+/// Appends `bytes[from..to]` to `out` a block at a time while `bytes` has a whole block
+/// from there (the bytes past `to` are appended and dropped again): the short runs of a
+/// key without a call to `memcpy` each.
+#[inline]
+pub fn push_from(out: &mut Vec<u8>, bytes: &[u8], from: usize, to: usize) {
+    let mut at = from;
+    while at < to {
+        match bytes
+            .get(at..at.saturating_add(BLOCK))
+            .and_then(|b| <&[u8; BLOCK]>::try_from(b).ok())
+        {
+            Some(whole) => {
+                out.extend_from_slice(whole);
+                at += BLOCK;
+            }
+            None => {
+                out.extend_from_slice(&bytes[at..to]);
+                return;
+            }
+        }
+    }
+    out.truncate(out.len() - (at - to));
+}
+
+/// Whether `a` and `b` are the same bytes: a block at a time (the last one loaded ending at
+/// the end, overlapping), without a call to `memcmp`.
+pub fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    if a.len() < BLOCK {
+        return a == b;
+    }
+    let mut at = 0;
+    while at + BLOCK < a.len() {
+        if same(block(a, at, 0), block(b, at, 0)) != 0xffff {
+            return false;
+        }
+        at += BLOCK;
+    }
+    let last = a.len() - BLOCK;
+    same(block(a, last, 0), block(b, last, 0)) == 0xffff
+}
+
 /// Bit i is set when lane i is `b`.
 #[inline]
 pub fn eq(v: u8x16, b: u8) -> u32 {
@@ -110,6 +154,33 @@ mod tests {
         assert_eq!(eq(block(bytes, 8, 0), b'a'), 1 << 2);
         assert_eq!(eq(block(bytes, 16, b'&'), b'&'), 0xfffc);
         assert_eq!(same(block(bytes, 0, 0), block(b"0123x", 0, 0)), 0b1111);
+    }
+
+    #[test]
+    fn push_from_appends_exactly_the_range() {
+        let bytes: Vec<u8> = (0..40).collect();
+        for from in 0..=bytes.len() {
+            for to in from..=bytes.len() {
+                let mut out = b"x".to_vec();
+                push_from(&mut out, &bytes, from, to);
+                assert_eq!(out[1..], bytes[from..to], "{from}..{to}");
+                assert_eq!(out[0], b'x');
+            }
+        }
+    }
+
+    #[test]
+    fn same_bytes_finds_any_difference() {
+        for len in 0..50usize {
+            let a: Vec<u8> = (0..len as u8).collect();
+            assert!(same_bytes(&a, &a.clone()));
+            for at in 0..len {
+                let mut b = a.clone();
+                b[at] ^= 0x80;
+                assert!(!same_bytes(&a, &b), "{len} {at}");
+            }
+            assert!(!same_bytes(&a, &[a.as_slice(), b"x"].concat()));
+        }
     }
 
     #[test]

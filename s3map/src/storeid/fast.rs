@@ -19,8 +19,10 @@ struct Entry {
     /// `scheme://bucket.host[:port]/` (virtual) or `scheme://host[:port]/bucket/` (path),
     /// lower-case: a URL takes this entry only if it starts with exactly these bytes.
     prefix: Vec<u8>,
-    /// `http://s3.squid.internal/v1/<endpoint-id>/<bucket>/`.
+    /// `http://s3.squid.internal/v1/<endpoint-id>/<bucket>/` (`id_len` bytes), then zeros
+    /// to a whole block, for block copies.
     id_prefix: Vec<u8>,
+    id_len: usize,
     /// The route's `key_prefix`, S3-encoded.
     key_prefix: Vec<u8>,
 }
@@ -29,6 +31,8 @@ struct Entry {
 #[derive(Debug, Clone)]
 pub struct FastIndex {
     entries: Vec<Entry>,
+    /// `by_len[n]`: where the entries with an `n`-byte prefix are (start, count).
+    by_len: Vec<(usize, usize)>,
     /// Bit i of `params_at[k][b]`: `SIGNATURE_PARAMS[i]` has byte b at index
     /// `PARAM_PROBES[k]` (every b when it is shorter).
     params_at: [[u16; 128]; PARAM_PROBES.len()],
@@ -102,7 +106,12 @@ impl FastIndex {
             entries.push(Entry {
                 prefix: format!("{}://{authority}{path_prefix}", r.endpoint.scheme.as_str())
                     .into_bytes(),
-                id_prefix: id_prefix.into_bytes(),
+                id_len: id_prefix.len(),
+                id_prefix: {
+                    let mut padded = id_prefix.into_bytes();
+                    padded.resize(padded.len().next_multiple_of(scan::BLOCK), 0);
+                    padded
+                },
                 key_prefix: crate::pct::encode_path(&r.key_prefix).into_bytes(),
             });
         }
@@ -110,10 +119,12 @@ impl FastIndex {
         entries.dedup_by(|a, b| a.prefix == b.prefix);
         let mut index = FastIndex {
             entries,
+            by_len: Vec::new(),
             params_at: [[0; 128]; PARAM_PROBES.len()],
             param_heads: [(u8x16::splat(0), 0); SIGNATURE_PARAM_COUNT],
         };
         index.index_params();
+        index.index_lengths();
         index.keep_what_the_general_path_agrees_with(table);
         index
     }
@@ -153,6 +164,20 @@ impl FastIndex {
                 return;
             }
             self.entries.retain(|e| !failing.contains(&e.prefix));
+            self.index_lengths();
+        }
+    }
+
+    /// Fills `by_len` from the (sorted) entries.
+    fn index_lengths(&mut self) {
+        let longest = self.entries.last().map_or(0, |e| e.prefix.len());
+        self.by_len = vec![(0, 0); longest + 1];
+        for (i, e) in self.entries.iter().enumerate() {
+            let slot = &mut self.by_len[e.prefix.len()];
+            if slot.1 == 0 {
+                slot.0 = i;
+            }
+            slot.1 += 1;
         }
     }
 
@@ -199,11 +224,18 @@ impl FastIndex {
         written
     }
 
+    /// The entry whose prefix is `prefix`. Most lengths have no entry or one: a table
+    /// lookup and one compare, a block at a time.
     fn entry(&self, prefix: &[u8]) -> Option<&Entry> {
-        self.entries
-            .binary_search_by(|e| by_len_then_bytes(&e.prefix, prefix))
-            .ok()
-            .map(|i| &self.entries[i])
+        let &(start, count) = self.by_len.get(prefix.len())?;
+        match &self.entries[start..start + count] {
+            [] => None,
+            [e] => scan::same_bytes(&e.prefix, prefix).then_some(e),
+            same_len => same_len
+                .binary_search_by(|e| e.prefix.as_slice().cmp(prefix))
+                .ok()
+                .map(|i| &same_len[i]),
+        }
     }
 
     /// Writes the ID of the URL at the start of `text`; returns the URL's length.
@@ -226,7 +258,7 @@ impl FastIndex {
             }
         };
         let raw = &text[e.prefix.len()..];
-        out.extend_from_slice(&e.id_prefix);
+        scan::push_from(out, &e.id_prefix, 0, e.id_len);
         let key_start = out.len();
         let Key {
             decoded,
@@ -388,7 +420,7 @@ fn canonical_key(raw: &[u8], out: &mut Vec<u8>) -> Option<Key> {
         if run_end > i {
             check_utf8(&utf8[..pending])?;
             pending = 0;
-            out.extend_from_slice(&raw[i..run_end]);
+            scan::push_from(out, raw, i, run_end);
             decoded += run_end - i;
             i = run_end;
         }
@@ -594,6 +626,38 @@ mod tests {
     }
 
     #[test]
+    fn prefixes_of_one_length_are_told_apart() {
+        let buckets = ["bk1", "bk2", "bk3", "bk4", "longer-bucket"];
+        let toml: String = buckets
+            .iter()
+            .enumerate()
+            .map(|(i, b)| {
+                format!(
+                    "[[route]]\nname = 'r{i}'\npublic = 'http://img{i}.example.com/'\n\
+                     bucket = '{b}'\nregion = 'us-east-1'\n"
+                )
+            })
+            .collect();
+        let cfg = crate::config::Config::parse(&toml).unwrap();
+        let table = RouteTable::new(&cfg.routes);
+        let index = FastIndex::new(&table);
+        for b in buckets {
+            for url in [
+                format!("https://{b}.s3.us-east-1.amazonaws.com/k"),
+                format!("https://{b}.s3.us-east-1.amazonaws.con/k"),
+            ] {
+                let mut out = Vec::new();
+                let answered = index.write_id(url.as_bytes(), &mut out);
+                assert_eq!(answered, url.ends_with(".com/k"), "{url}");
+                if answered {
+                    let id = String::from_utf8(out).unwrap();
+                    assert_eq!(Some(id), super::super::for_url(&table, &url), "{url}");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn queries_of_every_length_and_where_they_end() {
         let index = FastIndex::new(&RouteTable::new(&[]));
         for n in 0..40 {
@@ -604,7 +668,11 @@ mod tests {
             assert_eq!(index.only_signature_params(line.as_bytes()), Some(len));
             for bad in ["#", "\t", "\u{7f}", "acl", "\r"] {
                 let query = format!("{query}{bad}");
-                assert_eq!(index.only_signature_params(query.as_bytes()), None, "{query:?}");
+                assert_eq!(
+                    index.only_signature_params(query.as_bytes()),
+                    None,
+                    "{query:?}"
+                );
             }
         }
     }
