@@ -13,10 +13,9 @@ bench/run (or bench/gen-lines.py) makes the replay files first.
 """
 import argparse
 import os
-import resource
 import statistics
-import subprocess
-import time
+
+from replay import time_once  # the replay benchmark's own clock: the same measurement
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FILES = {
@@ -36,18 +35,11 @@ def main():
     jobs = [(c, form) for c in a.cmds for form in FILES]
     wall = {j: [] for j in jobs}
     cpu = {j: [] for j in jobs}
-    with open(os.devnull, "wb") as devnull:
-        for i in range(a.runs):
-            for c, form in jobs[i % len(jobs):] + jobs[: i % len(jobs)]:
-                with open(FILES[form], "rb") as inp:
-                    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-                    t = time.perf_counter()
-                    subprocess.run(c.split(), stdin=inp, stdout=devnull, check=True)
-                    wall[(c, form)].append(time.perf_counter() - t)
-                    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-                cpu[(c, form)].append(
-                    r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime
-                )
+    for i in range(a.runs):
+        for c, form in jobs[i % len(jobs):] + jobs[: i % len(jobs)]:
+            w, user, system = time_once(c.split(), FILES[form])
+            wall[(c, form)].append(w)
+            cpu[(c, form)].append(user + system)
     for j in jobs:
         c, form = j
         print(
