@@ -17,8 +17,8 @@ pub fn decide(table: &RouteTable, req: &Request<'_>) -> Reply {
     }
 }
 
-/// The store-id rule with its fast path: a line that is printable ASCII and names a
-/// route's own S3 spelling is answered in one pass over its bytes, with no allocation.
+/// The store-id rule with its fast path: a line whose URL is a route's own S3 spelling, and
+/// which is printable ASCII, is answered in one pass over its bytes, with no allocation.
 pub struct StoreIdRule {
     table: RouteTable,
     fast: FastIndex,

@@ -1,4 +1,5 @@
-//! The store-ID fast path: one pass over the bytes, no allocation, for the spelling Squid
+//! The store-ID fast path: one pass over the bytes (sixteen at a time, see [`crate::scan`]),
+//! no allocation, for the spelling Squid
 //! sends almost every time — a route's own S3 URL (in its addressing style and scheme),
 //! presigned or not, with its key in the escaped form SDKs write (UTF-8 escapes and `+`
 //! included). Anything else (public URLs, other AWS spellings, upper-case hosts, raw
