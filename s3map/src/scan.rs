@@ -8,10 +8,10 @@ use wide::{i8x16, u8x16};
 /// Bytes per block.
 pub const BLOCK: usize = 16;
 
-/// One whole block.
+/// One whole block (from [`slice::as_chunks`]).
 #[inline]
-pub fn load(chunk: &[u8]) -> u8x16 {
-    u8x16::new(<[u8; BLOCK]>::try_from(chunk).unwrap_or_default())
+pub fn load(chunk: &[u8; BLOCK]) -> u8x16 {
+    u8x16::new(*chunk)
 }
 
 /// The block of `bytes` starting at `at`, with `pad` in the lanes past the end.
@@ -49,9 +49,12 @@ pub fn same(a: u8x16, b: u8x16) -> u32 {
 
 /// Appends `bytes[from..to]` to `out` a block at a time while `bytes` has a whole block
 /// from there (the bytes past `to` are appended and dropped again): the short runs of a
-/// key without a call to `memcpy` each.
+/// key without a call to `memcpy` each. Nothing for an empty (or reversed) range.
 #[inline]
 pub fn push_from(out: &mut Vec<u8>, bytes: &[u8], from: usize, to: usize) {
+    if from >= to {
+        return;
+    }
     let mut at = from;
     while at < to {
         match bytes
@@ -115,12 +118,12 @@ pub fn printable(v: u8x16) -> u32 {
 /// Whether every byte of `bytes` is printable ASCII (0x20..=0x7e). No early exit: a line is
 /// short and almost always printable.
 pub fn all_printable(bytes: &[u8]) -> bool {
-    let mut chunks = bytes.chunks_exact(BLOCK);
+    let (chunks, rest) = bytes.as_chunks::<BLOCK>();
     let mut all = i8x16::splat(-1);
-    for chunk in &mut chunks {
+    for chunk in chunks {
         all &= printable_lanes(load(chunk));
     }
-    all &= printable_lanes(block(chunks.remainder(), 0, b' '));
+    all &= printable_lanes(block(rest, 0, b' '));
     all.to_bitmask() == 0xffff
 }
 
@@ -167,6 +170,13 @@ mod tests {
                 assert_eq!(out[0], b'x');
             }
         }
+    }
+
+    #[test]
+    fn push_from_a_reversed_range_appends_nothing_and_keeps_what_was_there() {
+        let mut out = b"keep-me".to_vec();
+        push_from(&mut out, b"0123456789", 9, 3);
+        assert_eq!(out, b"keep-me");
     }
 
     #[test]

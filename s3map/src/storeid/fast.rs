@@ -241,6 +241,9 @@ impl FastIndex {
 
     /// Writes the ID of the URL at the start of `text`; returns the URL's length.
     fn try_write(&self, text: &[u8], out: &mut Vec<u8>) -> Option<usize> {
+        // No more than one byte past the longest URL is read: a longer URL then ends at that
+        // cut, one byte too long, and is refused below.
+        let text = &text[..text.len().min(MAX_INPUT_URL_BYTES + 1)];
         let after_scheme = if text.starts_with(b"https://") {
             8
         } else if text.starts_with(b"http://") {
@@ -293,9 +296,9 @@ impl FastIndex {
         // Sixteen bytes at a time: a space ends the query; before it, any `#` or byte that
         // is not printable fails, and each `&` starts a pair.
         self.pair_ok(rest)?;
-        let mut blocks = rest.chunks_exact(scan::BLOCK);
+        let (blocks, _) = rest.as_chunks::<{ scan::BLOCK }>();
         let mut at = 0;
-        for block in &mut blocks {
+        for block in blocks {
             if let Some(end) = self.pairs_in_block(rest, at, scan::load(block), 0, scan::BLOCK)? {
                 return Some(end);
             }
@@ -655,6 +658,32 @@ mod tests {
                     assert_eq!(Some(id), super::super::for_url(&table, &url), "{url}");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn urls_up_to_the_limit_and_one_byte_over() {
+        let cfg = crate::config::Config::parse(
+            "[[route]]\nname = 'p'\npublic = 'http://img.example.com/'\nbucket = 'photos'\n\
+             region = 'us-east-1'\nendpoint = 'http://127.0.0.1:9000'\naddressing = 'path'\n",
+        )
+        .unwrap();
+        let table = RouteTable::new(&cfg.routes);
+        let index = FastIndex::new(&table);
+        let base = "http://127.0.0.1:9000/photos/a?X-Amz-Security-Token=";
+        for len in [MAX_INPUT_URL_BYTES, MAX_INPUT_URL_BYTES + 1] {
+            let url = format!("{base}{}", "t".repeat(len - base.len()));
+            let general = super::super::for_url(&table, &url);
+            assert_eq!(general.is_some(), len == MAX_INPUT_URL_BYTES, "{len}");
+            let mut out = Vec::new();
+            let line = format!("{url} 192.0.2.7/- - GET");
+            let fast = index.write_id_of_first_token(line.as_bytes(), &mut out);
+            assert_eq!(fast, general.is_some().then_some(len), "{len}");
+            assert_eq!(
+                general.map(String::into_bytes).unwrap_or_default(),
+                out,
+                "{len}"
+            );
         }
     }
 
