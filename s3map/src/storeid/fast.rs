@@ -281,9 +281,10 @@ impl FastIndex {
         {
             return None;
         }
-        let query_len = match query {
-            true => 1 + self.only_signature_params(&raw[len + 1..])?,
-            false => 0,
+        let query_len = if query {
+            1 + self.only_signature_params(&raw[len + 1..])?
+        } else {
+            0
         };
         let url_len = e.prefix.len() + len + query_len;
         (url_len <= MAX_INPUT_URL_BYTES).then_some(url_len)
