@@ -74,7 +74,7 @@ fn run(argv: &[String]) -> ExitCode {
                 }
             }
             let mut params = squid_conf::params_from_config(&cfg);
-            overrides.apply(layout, &mut params);
+            overrides.apply(&mut params);
             let files = squid_conf::render(layout, &params);
             if let Err(code) = create_dirs(&overrides.state_dirs(layout)) {
                 return code;

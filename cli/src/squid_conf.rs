@@ -9,7 +9,7 @@
 //!   s3squid-storeid, no ICAP service: for `auth = "none"` routes only).
 //!
 //! The signing Squid and the single Squid also run s3squid-rewrite when
-//! [`SquidConfParams::rewrite_command`] is set (by default: when a route has
+//! [`SquidConfParams::rewrite_beside_icap`] is set (by default: when a route has
 //! `auth = "none"`), so unsigned routes keep working while s3squid-icap is bypassed.
 //!
 //! Everything site-specific is in [`SquidConfParams`]: [`params_from_config`] derives the
@@ -199,11 +199,13 @@ pub struct SquidConfParams {
     /// `store_id_program` command line (single and rewrite layouts).
     pub storeid_command: String,
     /// `url_rewrite_program` command line: s3squid-rewrite, which maps `auth = "none"`
-    /// routes. The rewrite layout always runs it (with [`DEFAULT_REWRITE_COMMAND`] when
-    /// `None`); the signing and the single Squid run it only when it is set, so that
-    /// unsigned routes keep working while s3squid-icap is bypassed. Default: the default
-    /// command when any route has `auth = "none"`, else `None`.
-    pub rewrite_command: Option<String>,
+    /// routes (default [`DEFAULT_REWRITE_COMMAND`]). The rewrite layout always runs it; the
+    /// signing and the single Squid when [`SquidConfParams::rewrite_beside_icap`] is set.
+    pub rewrite_command: String,
+    /// Whether the signing and the single Squid also run s3squid-rewrite, so that unsigned
+    /// routes keep working while s3squid-icap is bypassed. Default: when any route has
+    /// `auth = "none"`.
+    pub rewrite_beside_icap: bool,
     /// `concurrency=` of `store_id_children` and `url_rewrite_children`: requests a helper
     /// process takes at a time (default 8). With 0 Squid sends no channel IDs and
     /// `url_rewrite_timeout` is left out (Squid enforces it only with concurrency ≥ 1).
@@ -380,11 +382,8 @@ pub fn params_from_config(cfg: &Config) -> SquidConfParams {
         signer_clients: vec!["127.0.0.1".to_owned(), "::1".to_owned()],
         icap_uri: format!("icap://{}/{}", icap.listen, icap.service),
         storeid_command: DEFAULT_STOREID_COMMAND.to_owned(),
-        rewrite_command: cfg
-            .routes
-            .iter()
-            .any(|r| r.auth == Auth::None)
-            .then(|| DEFAULT_REWRITE_COMMAND.to_owned()),
+        rewrite_command: DEFAULT_REWRITE_COMMAND.to_owned(),
+        rewrite_beside_icap: cfg.routes.iter().any(|r| r.auth == Auth::None),
         helper_concurrency: DEFAULT_HELPER_CONCURRENCY,
         access_log_module: AccessLogModule::Daemon,
         cache_effective_user: None,

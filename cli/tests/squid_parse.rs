@@ -112,12 +112,12 @@ fn squid_parses_every_rendered_file_without_complaint() {
     };
 
     let signed_only = params(CONFIG);
-    assert_eq!(signed_only.rewrite_command, None);
+    assert!(!signed_only.rewrite_beside_icap);
     parse_every_layout(&dir, "signed", &signed_only);
 
     let with_unsigned = format!("{CONFIG}{UNSIGNED_ROUTE}");
     let mut p = params(&with_unsigned);
-    assert!(p.rewrite_command.is_some());
+    assert!(p.rewrite_beside_icap);
     parse_every_layout(&dir, "unsigned", &p);
 
     // No channel IDs (and so no url_rewrite_timeout), the stdio log module.
@@ -137,7 +137,7 @@ fn parse_every_layout(dir: &Path, tag: &str, base: &SquidConfParams) {
     };
     for layout in Layout::ALL {
         let mut p = base.clone();
-        cat.apply(layout, &mut p);
+        cat.apply(&mut p);
         for (name, text) in render(layout, &p) {
             let name = format!("{tag}-{}-{name}", layout.as_str());
             let path = dir.join(&name);
@@ -146,7 +146,7 @@ fn parse_every_layout(dir: &Path, tag: &str, base: &SquidConfParams) {
             assert_eq!(
                 runs_rewriter,
                 layout == Layout::Rewrite
-                    || (p.rewrite_command.is_some() && !name.ends_with("edge.conf")),
+                    || (p.rewrite_beside_icap && !name.ends_with("edge.conf")),
                 "{name}"
             );
             let out = Command::new(SQUID)

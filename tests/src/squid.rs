@@ -371,9 +371,7 @@ impl Stack {
             )
         };
         p.storeid_command = helper("s3squid-storeid", &storeid_conf);
-        if p.rewrite_command.is_some() || layout == Layout::Rewrite {
-            p.rewrite_command = Some(helper("s3squid-rewrite", &storeid_conf));
-        }
+        p.rewrite_command = helper("s3squid-rewrite", &storeid_conf);
         p.cache_effective_user = is_root().then(|| "proxy".to_owned());
         if let Some(c) = opts.helper_concurrency {
             p.helper_concurrency = c;

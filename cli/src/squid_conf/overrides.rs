@@ -31,9 +31,9 @@ pub struct Overrides {
     pub state_dir: Option<PathBuf>,
     /// `--storeid-command`: [`SquidConfParams::storeid_command`].
     pub storeid_command: Option<String>,
-    /// `--rewrite-command`: the command of [`SquidConfParams::rewrite_command`] wherever
-    /// s3squid-rewrite runs (the rewrite layout; the others when a route has
-    /// `auth = "none"`). It does not make the other layouts run it.
+    /// `--rewrite-command`: [`SquidConfParams::rewrite_command`], wherever s3squid-rewrite
+    /// runs (the rewrite layout; the others when a route has `auth = "none"`). It does not
+    /// make the other layouts run it.
     pub rewrite_command: Option<String>,
     /// `--user`: [`SquidConfParams::cache_effective_user`].
     pub user: Option<String>,
@@ -44,8 +44,8 @@ pub struct Overrides {
 }
 
 impl Overrides {
-    /// Applies the changes to the parameters of `layout`.
-    pub fn apply(&self, layout: Layout, p: &mut SquidConfParams) {
+    /// Applies the changes to the parameters (of every layout).
+    pub fn apply(&self, p: &mut SquidConfParams) {
         if !self.listen.is_empty() {
             p.public_http_listen = self.listen.clone();
         }
@@ -61,9 +61,7 @@ impl Overrides {
             p.storeid_command = cmd.clone();
         }
         if let Some(cmd) = &self.rewrite_command {
-            if layout == Layout::Rewrite || p.rewrite_command.is_some() {
-                p.rewrite_command = Some(cmd.clone());
-            }
+            p.rewrite_command = cmd.clone();
         }
         if let Some(user) = &self.user {
             p.cache_effective_user = Some(user.clone());

@@ -1,8 +1,6 @@
 //! Filling the templates in `cli/templates/` with [`SquidConfParams`].
 
-use super::{
-    blocks, template, Layout, SquidConfParams, SquidInstance, DEFAULT_REWRITE_COMMAND, REFUSED_HOST,
-};
+use super::{blocks, template, Layout, SquidConfParams, SquidInstance, REFUSED_HOST};
 
 const EDGE_TEMPLATE: &str = include_str!("../../templates/edge.conf.in");
 const SIGNER_TEMPLATE: &str = include_str!("../../templates/signer.conf.in");
@@ -136,16 +134,20 @@ fn url_rewrite_block(p: &SquidConfParams, command: &str, why: &str) -> String {
 }
 
 /// The s3squid-rewrite section and the `adapted_http_access` rule for refused requests of a
-/// Squid that also runs s3squid-icap: both empty when [`SquidConfParams::rewrite_command`]
-/// is `None`. The section starts with a blank line, to follow the ICAP section.
+/// Squid that also runs s3squid-icap: both empty unless
+/// [`SquidConfParams::rewrite_beside_icap`]. The section starts with a blank line, to follow
+/// the ICAP section.
 fn icap_rewrite_blocks(p: &SquidConfParams) -> (String, String) {
-    match &p.rewrite_command {
-        None => (String::new(), String::new()),
-        Some(cmd) => (
-            format!("\n{}", url_rewrite_block(p, cmd, ICAP_REWRITE_WHY)),
-            blocks::refused_adapted_deny(),
-        ),
+    if !p.rewrite_beside_icap {
+        return (String::new(), String::new());
     }
+    (
+        format!(
+            "\n{}",
+            url_rewrite_block(p, &p.rewrite_command, ICAP_REWRITE_WHY)
+        ),
+        blocks::refused_adapted_deny(),
+    )
 }
 
 /// The ICAP section of a Squid that runs s3squid-icap.
@@ -233,10 +235,7 @@ fn single(p: &SquidConfParams) -> String {
 }
 
 fn rewrite(p: &SquidConfParams) -> String {
-    let command = p
-        .rewrite_command
-        .as_deref()
-        .unwrap_or(DEFAULT_REWRITE_COMMAND);
+    let command = &p.rewrite_command;
     fill_squid(
         "rewrite.conf.in",
         REWRITE_TEMPLATE,

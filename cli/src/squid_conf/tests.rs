@@ -55,9 +55,9 @@ fn defaults_from_the_example_config() {
     assert!(p.public_https_listen.is_empty());
     assert_eq!(p.signer_listen.to_string(), "127.0.0.1:3129");
     assert_eq!(p.storeid_command, DEFAULT_STOREID_COMMAND);
-    assert_eq!(
-        p.rewrite_command.as_deref(),
-        Some(DEFAULT_REWRITE_COMMAND),
+    assert_eq!(p.rewrite_command, DEFAULT_REWRITE_COMMAND);
+    assert!(
+        p.rewrite_beside_icap,
         "the route assets has auth = \"none\""
     );
     assert_eq!(p.helper_concurrency, 8);

@@ -54,7 +54,8 @@ fn all_files(p: &SquidConfParams) -> Vec<(String, String)> {
 #[test]
 fn an_unsigned_route_adds_the_rewriter_wherever_icap_maps() {
     let p = params_from_config(&Config::parse(WITH_UNSIGNED).unwrap());
-    assert_eq!(p.rewrite_command.as_deref(), Some(DEFAULT_REWRITE_COMMAND));
+    assert_eq!(p.rewrite_command, DEFAULT_REWRITE_COMMAND);
+    assert!(p.rewrite_beside_icap);
     for (name, text) in all_files(&p) {
         let adapted = lines_starting(&text, "adapted_http_access");
         if name == "two-tier/edge.conf" {
@@ -88,7 +89,7 @@ fn an_unsigned_route_adds_the_rewriter_wherever_icap_maps() {
     }
     // Without an unsigned route only the rewrite layout runs it, with the default command.
     let p = params_from_config(&Config::parse(SEVERAL).unwrap());
-    assert_eq!(p.rewrite_command, None);
+    assert!(!p.rewrite_beside_icap);
     for (name, text) in all_files(&p) {
         if name == "rewrite/squid.conf" {
             assert!(text.contains(&format!(
@@ -105,7 +106,7 @@ fn an_unsigned_route_adds_the_rewriter_wherever_icap_maps() {
 #[test]
 fn the_rewrite_layout_is_single_without_icap() {
     let mut p = params_from_config(&Config::parse(WITH_UNSIGNED).unwrap());
-    p.rewrite_command = Some("/opt/s3squid-rewrite --config /x.toml".into());
+    p.rewrite_command = "/opt/s3squid-rewrite --config /x.toml".into();
     let single = render(Layout::Single, &p).remove(0).1;
     let files = render(Layout::Rewrite, &p);
     assert_eq!(files.len(), 1);
@@ -168,14 +169,12 @@ fn overrides_make_a_runnable_setup() {
         access_log_stdio: true,
     };
     let mut p = base.clone();
-    o.apply(Layout::TwoTier, &mut p);
+    o.apply(&mut p);
     assert_eq!(p.public_http_listen, ["127.0.0.1:18080", "18081"]);
     assert_eq!(p.signer_listen.to_string(), "127.0.0.1:13129");
     assert_eq!(p.storeid_command, "/b/s3squid-storeid --config /c.toml");
-    assert_eq!(
-        p.rewrite_command.as_deref(),
-        Some("/b/s3squid-rewrite --config /c.toml")
-    );
+    assert_eq!(p.rewrite_command, "/b/s3squid-rewrite --config /c.toml");
+    assert_eq!(p.rewrite_beside_icap, base.rewrite_beside_icap);
     assert_eq!(p.cache_effective_user.as_deref(), Some("proxy"));
     assert_eq!(p.helper_concurrency, 4);
     assert_eq!(p.access_log_module, AccessLogModule::Stdio);
@@ -222,18 +221,18 @@ fn overrides_make_a_runnable_setup() {
     // --rewrite-command does not make a layout run the rewriter; it always sets the rewrite
     // layout's.
     let mut p = params_from_config(&Config::parse(SEVERAL).unwrap());
-    o.apply(Layout::Single, &mut p);
-    assert_eq!(p.rewrite_command, None);
+    o.apply(&mut p);
+    assert!(!p.rewrite_beside_icap);
     assert!(rewriter_lines(&render(Layout::Single, &p).remove(0).1).is_empty());
     let mut p = params_from_config(&Config::parse(SEVERAL).unwrap());
-    o.apply(Layout::Rewrite, &mut p);
+    o.apply(&mut p);
     let text = render(Layout::Rewrite, &p).remove(0).1;
     assert!(text.contains("\nurl_rewrite_program /b/s3squid-rewrite --config /c.toml\n"));
     assert!(text.contains("\naccess_log stdio:/tmp/st/single/access.log squid\n"));
 
     // No overrides: no change.
     let mut p = base.clone();
-    Overrides::default().apply(Layout::Single, &mut p);
+    Overrides::default().apply(&mut p);
     assert_eq!(p, base);
 }
 
