@@ -1,14 +1,16 @@
 //! Reload and switches over one persistent ICAP connection: a valid new config applies to
 //! the next message with no dropped connection; an invalid one is rejected and counted
-//! while the old one keeps serving; the previous config is kept for `s3squid revert`.
+//! while the old one keeps serving; the previous config is kept for `s3squid revert`; the
+//! file watch applies an edit with no signal.
 #![allow(clippy::unwrap_used)] // test code: a panic is a test failure with its location
 
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use s3map::config::Config;
 use s3map::Credentials;
-use s3squid_icap::reload::{Reloaded, Reloader};
+use s3squid_icap::reload::{watch, Reloaded, Reloader, WATCH_INTERVAL};
 use s3squid_icap::Service;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -105,5 +107,53 @@ async fn reload_switches_and_rejects_without_dropping_connections() {
         .contains("s3squid_icap_requests_total{outcome=\"degraded\",reason=\"signing_off\"} 2\n"));
     assert!(metrics
         .contains("s3squid_icap_requests_total{outcome=\"degraded\",reason=\"pass_through\"} 1\n"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The file watch: an edit is applied within one `WATCH_INTERVAL` (plus slack for a busy
+/// machine) with no signal, an edit back is applied too, and an unchanged file is not
+/// reloaded (the generation stays put over two more intervals).
+#[tokio::test]
+async fn the_file_watch_applies_an_edit_without_a_signal() {
+    let dir = std::env::temp_dir().join(format!("s3squid-watch-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("s3squid.toml");
+    std::fs::write(&path, config("on", false)).unwrap();
+    let (cfg, text) = Config::load_text(&path).unwrap();
+    let svc = Arc::new(Service::new(&cfg, None));
+    let reloader = Arc::new(Reloader::new(path.clone(), dir.join("state"), cfg, &text));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let watcher = tokio::spawn(watch(reloader, svc.clone(), async {
+        let _ = stopped.await;
+    }));
+    let bound = WATCH_INTERVAL + Duration::from_secs(3);
+    let wait_for = |generation: u64| {
+        let svc = svc.clone();
+        async move {
+            let start = Instant::now();
+            while svc.state().generation < generation {
+                assert!(
+                    start.elapsed() < bound,
+                    "generation {generation} not applied within {bound:?}"
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    };
+    assert_eq!(svc.state().generation, 1);
+    // Lengths differ as well as contents, so the change shows even within one mtime tick.
+    std::fs::write(&path, config("off", false)).unwrap();
+    wait_for(2).await;
+    std::fs::write(&path, config("on", false)).unwrap();
+    wait_for(3).await;
+    tokio::time::sleep(2 * WATCH_INTERVAL).await;
+    assert_eq!(
+        svc.state().generation,
+        3,
+        "an unchanged file is not reloaded"
+    );
+    stop.send(()).unwrap();
+    watcher.await.unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
 }
