@@ -1,6 +1,7 @@
 //! Issue "survive every failure": the signer frozen (SIGSTOP) or stopped under load, a
-//! helper killed under load, invalid configurations with `squid -k reconfigure` and
-//! `-k rotate`, and the runtime switches flipped under traffic with stale objects cached.
+//! helper killed under load, S3 marked dead by Squid and back, invalid configurations with
+//! `squid -k reconfigure` and `-k rotate`, and the runtime switches flipped under traffic
+//! with stale objects cached.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
@@ -168,6 +169,41 @@ fn signer_restarted_resumes_signing() {
         "signing resumed {:?} after s3squid-icap restarted",
         t0.elapsed()
     );
+}
+
+/// S3 refusing connections long enough for Squid to mark it dead (more than its
+/// `connect-fail-limit`, 10, refused connections), then back: misses are answered again
+/// within seconds, with no restart ("Detected REVIVED Parent"), and cached objects were
+/// served throughout. What the samples' S3 `cache_peer` comment promises.
+#[test]
+fn s3_marked_dead_comes_back_without_a_restart() {
+    let sb = Sandbox::new("dead-parent");
+    let mut st = Stack::start(&sb, Layout::Single, StackOptions::default());
+    let objects = crate::warm(&st);
+    st.s3.put("photos", "dead/back.jpg", b"back");
+    st.s3.stop();
+    for i in 0..12 {
+        let r = st.get(&format!("/photos/dead/miss-{i}.jpg"));
+        assert!(r.status >= 500, "a miss with S3 down: {}", r.status);
+    }
+    wait_until(10, "Squid to mark S3 dead", || {
+        st.front.cache_log_text().contains("Detected DEAD Parent")
+    });
+    for (p, b) in &objects {
+        assert_eq!(&st.get(p).body, b, "{p} while S3 is marked dead");
+    }
+    st.s3.restart();
+    let t0 = Instant::now();
+    wait_until(10, "misses to be answered once S3 is back", || {
+        st.get("/photos/dead/back.jpg").status == 200
+    });
+    eprintln!(
+        "S3 marked dead: misses answered {:?} after it came back",
+        t0.elapsed()
+    );
+    assert_eq!(st.get("/photos/dead/back.jpg").body, b"back");
+    let log = st.front.cache_log_text();
+    assert!(log.contains("Detected REVIVED Parent"), "{log}");
 }
 
 /// A store-id helper killed under load: Squid restarts it; no client sees an error.
