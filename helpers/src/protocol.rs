@@ -56,8 +56,8 @@ fn is_channel(tok: &[u8]) -> bool {
 /// The channel ID of a raw line (possibly truncated or invalid), so even a bad line gets a
 /// reply Squid can match.
 pub fn channel_of(line: &[u8]) -> Option<&str> {
-    let n = Fields::of(line).channel?;
-    std::str::from_utf8(&line[..n]).ok()
+    let (n, _) = url_start(line);
+    std::str::from_utf8(&line[..n?]).ok()
 }
 
 /// Where a line's fields are, by byte offsets (every split is at an ASCII space, so the
@@ -70,40 +70,38 @@ struct Fields {
 }
 
 impl Fields {
-    /// `[channel-ID SP] URL [SP extras…]`, spaces before the URL skipped. The first token is
-    /// a channel ID exactly when it is all digits (a URL never is).
+    /// `[channel-ID SP] URL [SP extras…]`, spaces before the URL skipped.
     fn of(line: &[u8]) -> Fields {
-        let mut f = Self::of_start(line);
-        let start = f.url.0;
-        f.url.1 = start + memchr::memchr(b' ', &line[start..]).unwrap_or(line.len() - start);
-        f
-    }
-
-    /// The channel ID and where the URL starts; `url.1` is left at the start.
-    fn of_start(line: &[u8]) -> Fields {
-        // The digits at the start: a channel ID if a space or the end follows them. Counted
-        // rather than searching for the first space, which in a line without a channel ID
-        // would scan the whole URL once more.
-        let first = line
-            .iter()
-            .position(|b| !b.is_ascii_digit())
-            .unwrap_or(line.len());
-        let (channel, after) =
-            if line.get(first).is_none_or(|&b| b == b' ') && is_channel(&line[..first]) {
-                (Some(first), (first + 1).min(line.len()))
-            } else {
-                (None, 0)
-            };
-        let start = after
-            + line[after..]
-                .iter()
-                .position(|&b| b != b' ')
-                .unwrap_or(line.len() - after);
+        let (channel, start) = url_start(line);
+        let end = start + memchr::memchr(b' ', &line[start..]).unwrap_or(line.len() - start);
         Fields {
             channel,
-            url: (start, start),
+            url: (start, end),
         }
     }
+}
+
+/// The length of the line's channel ID, if it has one, and where its URL starts (spaces
+/// before it skipped). The first token is a channel ID exactly when it is all digits (a URL
+/// never is): the leading digits are counted, so that a line without a channel ID is not
+/// searched to its first space (past the whole URL).
+fn url_start(line: &[u8]) -> (Option<usize>, usize) {
+    let first = line
+        .iter()
+        .position(|b| !b.is_ascii_digit())
+        .unwrap_or(line.len());
+    let (channel, after) =
+        if line.get(first).is_none_or(|&b| b == b' ') && is_channel(&line[..first]) {
+            (Some(first), (first + 1).min(line.len()))
+        } else {
+            (None, 0)
+        };
+    let start = after
+        + line[after..]
+            .iter()
+            .position(|&b| b != b' ')
+            .unwrap_or(line.len() - after);
+    (channel, start)
 }
 
 /// Splits one line (without its `\n`; a trailing `\r` is removed).
@@ -179,8 +177,8 @@ fn push_quoted(out: &mut Vec<u8>, value: &str) {
 /// up to its first space, and must then check that the line has nothing [`parse_line`]
 /// would judge differently.
 pub fn split_channel(line: &[u8]) -> (Option<&[u8]>, usize) {
-    let f = Fields::of_start(line);
-    (f.channel.map(|n| &line[..n]), f.url.0)
+    let (channel, start) = url_start(line);
+    (channel.map(|n| &line[..n]), start)
 }
 
 /// Encodes `[channel ]OK store-id="…"\n` with a value `write_value` appends, which must
