@@ -4,6 +4,7 @@
 //! file watch applies an edit with no signal.
 #![allow(clippy::unwrap_used)] // test code: a panic is a test failure with its location
 
+use std::path::PathBuf;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -34,20 +35,27 @@ async fn ask(conn: &mut tokio::net::TcpStream) -> String {
     String::from_utf8_lossy(&buf[..n]).into_owned()
 }
 
-#[tokio::test]
-async fn reload_switches_and_rejects_without_dropping_connections() {
-    let dir = std::env::temp_dir().join(format!("s3squid-reload-{}", std::process::id()));
+/// A fresh temp dir `name` holding the config file (signing on) and the state dir, the
+/// service started from it (with test credentials), and its reloader.
+fn setup(name: &str) -> (PathBuf, PathBuf, Arc<Service>, Reloader) {
+    let dir = std::env::temp_dir().join(format!("s3squid-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("s3squid.toml");
-    let state = dir.join("state");
     std::fs::write(&path, config("on", false)).unwrap();
     let (cfg, text) = Config::load_text(&path).unwrap();
     let svc = Arc::new(Service::new(
         &cfg,
         Some(Credentials::new("AKID", "SECRET", None, None, "test")),
     ));
-    let reloader = Reloader::new(path.clone(), state.clone(), cfg, &text);
+    let reloader = Reloader::new(path.clone(), dir.join("state"), cfg, &text);
+    (dir, path, svc, reloader)
+}
+
+#[tokio::test]
+async fn reload_switches_and_rejects_without_dropping_connections() {
+    let (dir, path, svc, reloader) = setup("reload");
+    let state = dir.join("state");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(s3squid_icap::run(
@@ -115,14 +123,8 @@ async fn reload_switches_and_rejects_without_dropping_connections() {
 /// reloaded (the generation stays put over two more intervals).
 #[tokio::test]
 async fn the_file_watch_applies_an_edit_without_a_signal() {
-    let dir = std::env::temp_dir().join(format!("s3squid-watch-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("s3squid.toml");
-    std::fs::write(&path, config("on", false)).unwrap();
-    let (cfg, text) = Config::load_text(&path).unwrap();
-    let svc = Arc::new(Service::new(&cfg, None));
-    let reloader = Arc::new(Reloader::new(path.clone(), dir.join("state"), cfg, &text));
+    let (dir, path, svc, reloader) = setup("watch");
+    let reloader = Arc::new(reloader);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let watcher = tokio::spawn(watch(reloader, svc.clone(), async {
         let _ = stopped.await;

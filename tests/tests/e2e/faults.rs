@@ -108,11 +108,8 @@ fn signer_frozen(layout: Layout) {
         t0.elapsed()
     );
     st.icap.proc.signal("CONT");
-    let resumed = Instant::now();
-    wait_until(60, "signing to resume after SIGCONT", || {
-        st.get("/photos/miss.jpg").status == 200
-    });
-    let recovery = resumed.elapsed();
+    let recovery =
+        crate::time_until_answered(&st, "/photos/miss.jpg", 60, "signing resumed after SIGCONT");
     let (ok, bad, slowest) = load.finish();
     eprintln!("{}: frozen signer: {ok} hits served, {bad} failed, slowest {slowest:?}; signing resumed {recovery:?} after SIGCONT", layout.as_str());
     assert_eq!(bad, 0, "cached objects failed while the signer was frozen");
@@ -156,18 +153,14 @@ fn signer_restarted_resumes_signing() {
     let objects = crate::warm(&st);
     st.s3.put("photos", "miss.jpg", b"miss");
     st.icap.stop();
-    for (p, b) in &objects {
-        assert_eq!(&st.get(p).body, b);
-    }
+    crate::assert_served(&st, &objects, "with the signer stopped");
     assert!(st.get("/photos/miss.jpg").status >= 500);
     st.icap.restart();
-    let t0 = Instant::now();
-    wait_until(60, "signing to resume after a restart", || {
-        st.get("/photos/miss.jpg").status == 200
-    });
-    eprintln!(
-        "signing resumed {:?} after s3squid-icap restarted",
-        t0.elapsed()
+    crate::time_until_answered(
+        &st,
+        "/photos/miss.jpg",
+        60,
+        "signing resumed after s3squid-icap restarted",
     );
 }
 
@@ -189,17 +182,13 @@ fn s3_marked_dead_comes_back_without_a_restart() {
     wait_until(10, "Squid to mark S3 dead", || {
         st.front.cache_log_text().contains("Detected DEAD Parent")
     });
-    for (p, b) in &objects {
-        assert_eq!(&st.get(p).body, b, "{p} while S3 is marked dead");
-    }
+    crate::assert_served(&st, &objects, "while S3 is marked dead");
     st.s3.restart();
-    let t0 = Instant::now();
-    wait_until(10, "misses to be answered once S3 is back", || {
-        st.get("/photos/dead/back.jpg").status == 200
-    });
-    eprintln!(
-        "S3 marked dead: misses answered {:?} after it came back",
-        t0.elapsed()
+    crate::time_until_answered(
+        &st,
+        "/photos/dead/back.jpg",
+        10,
+        "S3 marked dead: a miss answered after it came back",
     );
     assert_eq!(st.get("/photos/dead/back.jpg").body, b"back");
     let log = st.front.cache_log_text();
@@ -255,10 +244,7 @@ fn invalid_config_then_reconfigure_and_rotate() {
     for what in ["reconfigure", "rotate"] {
         st.front.control(what);
         std::thread::sleep(Duration::from_secs(3));
-        for (p, b) in &objects {
-            let r = st.get(p);
-            assert_eq!((r.status, &r.body), (200, b), "{p} after -k {what}");
-        }
+        crate::assert_served(&st, &objects, &format!("after -k {what}"));
         let k = format!("after-{what}.jpg");
         st.s3.put("photos", &k, b"new");
         let r = st.get(&format!("/photos/{k}"));

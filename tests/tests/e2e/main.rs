@@ -46,9 +46,30 @@ pub fn warm(st: &s3squid_e2e::squid::Stack) -> Vec<(String, Vec<u8>)> {
         ("/photos/fresh.jpg".to_owned(), b"fresh bytes".to_vec()),
         ("/photos/stale.jpg".to_owned(), b"stale bytes".to_vec()),
     ];
-    for (p, b) in &objects {
-        assert_eq!(&st.get(p).body, b);
-    }
+    assert_served(st, &objects, "while warming");
     std::thread::sleep(Duration::from_millis(1500));
     objects
+}
+
+/// Every `(public path, bytes)` of `objects` is answered 200 with its bytes.
+pub fn assert_served(st: &s3squid_e2e::squid::Stack, objects: &[(String, Vec<u8>)], when: &str) {
+    for (p, b) in objects {
+        let r = st.get(p);
+        assert_eq!((r.status, &r.body), (200, b), "{p} {when}");
+    }
+}
+
+/// Polls `path` until it is answered 200, for up to `secs`: how long that took, which the
+/// test prints as `what`.
+pub fn time_until_answered(
+    st: &s3squid_e2e::squid::Stack,
+    path: &str,
+    secs: u64,
+    what: &str,
+) -> std::time::Duration {
+    let t0 = std::time::Instant::now();
+    s3squid_e2e::wait_until(secs, what, || st.get(path).status == 200);
+    let took = t0.elapsed();
+    eprintln!("{what}: {took:?}");
+    took
 }
