@@ -174,7 +174,6 @@ fn overrides_make_a_runnable_setup() {
     assert_eq!(p.signer_listen.to_string(), "127.0.0.1:13129");
     assert_eq!(p.storeid_command, "/b/s3squid-storeid --config /c.toml");
     assert_eq!(p.rewrite_command, "/b/s3squid-rewrite --config /c.toml");
-    assert_eq!(p.rewrite_beside_icap, base.rewrite_beside_icap);
     assert_eq!(p.cache_effective_user.as_deref(), Some("proxy"));
     assert_eq!(p.helper_concurrency, 4);
     assert_eq!(p.access_log_module, AccessLogModule::Stdio);
@@ -222,10 +221,7 @@ fn overrides_make_a_runnable_setup() {
     // layout's.
     let mut p = params_from_config(&Config::parse(SEVERAL).unwrap());
     o.apply(&mut p);
-    assert!(!p.rewrite_beside_icap);
     assert!(rewriter_lines(&render(Layout::Single, &p).remove(0).1).is_empty());
-    let mut p = params_from_config(&Config::parse(SEVERAL).unwrap());
-    o.apply(&mut p);
     let text = render(Layout::Rewrite, &p).remove(0).1;
     assert!(text.contains("\nurl_rewrite_program /b/s3squid-rewrite --config /c.toml\n"));
     assert!(text.contains("\naccess_log stdio:/tmp/st/single/access.log squid\n"));
