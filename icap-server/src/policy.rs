@@ -118,11 +118,7 @@ impl Policy {
         } else {
             Method::Get
         };
-        let creds = match route.auth {
-            Auth::SigV4 => creds(),
-            Auth::None => None,
-        };
-        let url = match s3_request_url(route, m, obj.s3_url(), creds.as_ref(), now, self.expires) {
+        let url = match s3_request_url(route, m, obj.s3_url(), creds, now, self.expires) {
             Ok(u) => u,
             Err(why) => return Outcome::Unchanged(why),
         };
@@ -138,21 +134,22 @@ impl Policy {
 }
 
 /// The URL to send `method s3_url` to S3 with: as it is under an `auth = "none"` route,
-/// presigned for at most `expires` under a `sigv4` route (or why it cannot be).
+/// presigned for at most `expires` under a `sigv4` route (or why it cannot be). `creds` is
+/// called only for a `sigv4` route: reading the credential store is a lock and a clone.
 pub fn s3_request_url(
     route: &Route,
     method: Method,
     s3_url: String,
-    creds: Option<&Credentials>,
+    creds: impl FnOnce() -> Option<Credentials>,
     now: SystemTime,
     expires: Duration,
 ) -> Result<String, Unchanged> {
     match route.auth {
         Auth::None => Ok(s3_url),
         Auth::SigV4 => {
-            let creds = creds.ok_or(Unchanged::NoCredentials)?;
-            let lifetime = presign_lifetime(expires, creds, now);
-            presign(method, &s3_url, &route.region, creds, now, lifetime)
+            let creds = creds().ok_or(Unchanged::NoCredentials)?;
+            let lifetime = presign_lifetime(expires, &creds, now);
+            presign(method, &s3_url, &route.region, &creds, now, lifetime)
                 .map_err(|_| Unchanged::SignFailed)
         }
     }
@@ -216,9 +213,11 @@ mod tests {
             pass.apply("PUT", "http://h/p/k", || Some(c.clone()), now),
             Outcome::Unchanged(Unchanged::PassThrough)
         );
+        // An unsigned route never reads the credential store (a lock and a clone).
         let none = policy("auth = 'none'", false);
+        let never = || -> Option<Credentials> { panic!("credentials read for auth = none") };
         assert_eq!(
-            none.apply("GET", "http://h/p/a b", || None, now),
+            none.apply("GET", "http://h/p/a b", never, now),
             Outcome::Adapted {
                 url: "http://127.0.0.1:9000/photos/a%20b".into(),
                 host: "127.0.0.1:9000".into(),

@@ -71,12 +71,11 @@ impl Probes {
                     continue;
                 };
                 let now = SystemTime::now();
-                let creds = svc.credentials(now);
                 let url = match s3_request_url(
                     route,
                     Method::Head,
                     route.object_url(key),
-                    creds.as_ref(),
+                    || svc.credentials(now),
                     now,
                     Duration::from_secs(60),
                 ) {
