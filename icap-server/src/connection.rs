@@ -50,6 +50,10 @@ enum Read {
 struct Conn<S> {
     stream: S,
     buf: Vec<u8>,
+    /// How long to wait for the next message: the idle timeout of the configuration
+    /// generation the last message was handled under (at first, the one at accept), so the
+    /// state is read once per message.
+    idle: std::time::Duration,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
@@ -85,6 +89,7 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(stream: S, svc: &Service) 
     let mut c = Conn {
         stream,
         buf: Vec::with_capacity(8192),
+        idle: svc.state().idle_timeout,
     };
     loop {
         match one_message(&mut c, svc).await {
@@ -110,7 +115,7 @@ async fn one_message<S: AsyncRead + AsyncWrite + Unpin>(
     svc: &Service,
 ) -> Result<bool, End> {
     let mut deadline = None;
-    let idle = svc.state().idle_timeout;
+    let idle = c.idle;
     let head = loop {
         match parse_head(&c.buf).map_err(End::Malformed)? {
             Status::Complete(head, used) => {
@@ -141,6 +146,7 @@ async fn one_message<S: AsyncRead + AsyncWrite + Unpin>(
     // The configuration generation in force when the message arrived; a reload applies to
     // the next message, with no dropped connection.
     let st = svc.state();
+    c.idle = st.idle_timeout;
     if !st.is_our_uri(&head.uri) {
         // Answered without reading a body, so the framing is unknown: close.
         svc.metrics.icap_errors.fetch_add(1, Relaxed);
