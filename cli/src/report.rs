@@ -133,7 +133,6 @@ fn not_ours(out: &mut String, cfg: &Config, url: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::Path;
 
     const CONFIG: &str = r#"
 [[route]]
@@ -210,24 +209,8 @@ auth = "none"
     }
 
     #[test]
-    fn problems_carry_path_and_line() {
-        // `check` prints the report every s3squid program prints (s3map::cli::config_report).
-        let err = Config::parse("[[route]]\nname = \"a\"\n").unwrap_err();
-        let report = s3map::cli::config_report(Path::new("/etc/x.toml"), &err);
-        assert!(!report.is_empty());
-        for l in report.lines() {
-            let line_no = l
-                .strip_prefix("/etc/x.toml:")
-                .and_then(|r| r.split(':').next());
-            assert!(line_no.is_some_and(|n| n.parse::<u32>().is_ok()), "{l}");
-        }
-        let err = Config::load(Path::new("/nonexistent/s3squid.toml")).unwrap_err();
-        let report = s3map::cli::config_report(Path::new("/nonexistent/s3squid.toml"), &err);
-        assert_eq!(report.lines().count(), 1);
-        assert!(
-            report.starts_with("cannot read /nonexistent/s3squid.toml: "),
-            "{report}"
-        );
+    fn check_ok_counts_routes() {
+        // Problems are printed by s3map::cli::config_report, tested there.
         assert_eq!(check_ok(&cfg()), "ok: 2 routes");
     }
 }

@@ -136,5 +136,24 @@ mod tests {
             r.lines().next().unwrap(),
             "/etc/s.toml:2: icap.listen \"x\" is not IP:PORT"
         );
+        // Every problem of a config with several carries the path and its line.
+        let err = crate::config::Config::parse("[[route]]\nname = \"a\"\n").unwrap_err();
+        let r = config_report(std::path::Path::new("/etc/x.toml"), &err);
+        assert!(r.lines().count() > 1, "{r}");
+        for l in r.lines() {
+            let line_no = l
+                .strip_prefix("/etc/x.toml:")
+                .and_then(|r| r.split(':').next());
+            assert!(line_no.is_some_and(|n| n.parse::<u32>().is_ok()), "{l}");
+        }
+        // A file that cannot be read: one line that says so.
+        let path = std::path::Path::new("/nonexistent/s3squid.toml");
+        let err = crate::config::Config::load(path).unwrap_err();
+        let r = config_report(path, &err);
+        assert_eq!(r.lines().count(), 1);
+        assert!(
+            r.starts_with("cannot read /nonexistent/s3squid.toml: "),
+            "{r}"
+        );
     }
 }
