@@ -15,23 +15,18 @@ const STORE_ID_TEMPLATE: &str = include_str!("../../templates/store-id.conf.in")
 const URL_REWRITE_TEMPLATE: &str = include_str!("../../templates/url-rewrite.conf.in");
 const ICAP_TEMPLATE: &str = include_str!("../../templates/icap.conf.in");
 
-/// Why the single Squid's ICAP service bypasses safely.
-const SINGLE_ICAP_WHY: &str =
-    "# REQMOD before the cache lookup (Squid supports no other request vectoring point). It runs\n\
-# for hits too.\n\
-# bypass=on: when s3squid-icap is down or fails, the request goes on with its public URL.\n\
-# s3squid-storeid maps that URL to the same store ID, so fresh cached copies are still\n\
-# served. No cache_peer serves a public host, so a miss or a refresh ends at once in a 5xx\n\
-# (Squid 5.7 answers 502), and a stale copy is served if there is one. The request is never\n\
-# sent to S3 unsigned: S3's 403 would reach the client instead of the stale copy.";
+/// What a bypassed request meets in the single Squid (the middle of icap.conf.in's
+/// bypass comment).
+const SINGLE_ICAP_WHY: &str = "\
+# The service runs for hits too; s3squid-storeid maps the public URL to the same store ID,
+# so fresh cached copies are still served while it is bypassed. No cache_peer serves a
+# public host, so a miss or a refresh ends at once in a 5xx (Squid 5.7 answers 502), and a
+# stale copy is served if there is one.";
 
-/// Why the signing Squid's ICAP service bypasses safely.
-const SIGNER_ICAP_WHY: &str =
-    "# REQMOD before the cache lookup (Squid supports no other request vectoring point).\n\
-# bypass=on: when s3squid-icap is down or fails, the request goes on with its public URL. No\n\
-# cache_peer serves a public host, so such a request ends at once in a 5xx (Squid 5.7 answers\n\
-# 502), and the edge serves its stale copy. The request is never sent to S3 unsigned: S3's 403\n\
-# would reach the client instead of the stale copy.";
+/// What a bypassed request meets in the signing Squid.
+const SIGNER_ICAP_WHY: &str = "\
+# No cache_peer serves a public host, so such a request ends at once in a 5xx (Squid 5.7
+# answers 502), and the edge serves its stale copy.";
 
 /// Why the single Squid uses store IDs (the first comment of its store-ID block).
 const SINGLE_STOREID_WHY: &str =
