@@ -10,6 +10,9 @@
 //! Starts its own stack (s3s-fs, s3squid-icap, Squid 5.7) on loopback ports in a temp dir,
 //! like the end-to-end tests (`scripts/install-deps` installs Squid and s3s-fs), with the
 //! release binaries next to it, and stops it at the end. Results go in docs/operations.md.
+//! It is not a variant of `bench/hit.py` because it needs the whole signing stack (S3 with
+//! keys, s3squid-icap, the rendered single-layout squid.conf), which the e2e harness's
+//! `Stack` starts and hit.py (a bare accelerator with a Python origin) does not.
 #![allow(clippy::unwrap_used)] // a bench: a panic with its location is the right failure
 
 use std::process::Command;
