@@ -2,7 +2,7 @@
 """Fixed-seed generator of store_id helper request lines for the replay benchmark.
 
 Each line is what Squid 5.7 sends a store_id_program for a presigned, virtual-hosted S3 GET
-(docs: shared/docs/squid-protocols.md §1.2-1.3):
+(docs/design.md#helper-protocol):
 
     [channel-ID SP] https://BUCKET.s3.REGION.amazonaws.com/KEY?X-Amz-Algorithm=...&X-Amz-Signature=<64 hex> SP extras
 

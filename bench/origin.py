@@ -2,7 +2,7 @@
 """Origin server for the HIT benchmark: answers every GET/HEAD with one small, cacheable object.
 
 The object has an old Last-Modified and `Cache-Control: public, max-age=86400`, so Squid keeps
-serving it from memory for the whole run (DESIGN.md fact 8: a recently modified object is fresh
+serving it from memory for the whole run (docs/design.md#fact-8: a recently modified object is fresh
 only briefly). Binds 127.0.0.1 only; prints the port it listens on as its first stdout line;
 stops on SIGTERM. Counts the requests it served on stderr at exit, so the benchmark can show
 that the measured requests were cache hits.
@@ -13,7 +13,7 @@ import signal
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-BODY = b"hello\n"  # 6 bytes, like the object of DESIGN.md fact 3
+BODY = b"hello\n"  # 6 bytes, like the object of docs/design.md#fact-3
 SERVED = 0
 
 

@@ -14,7 +14,7 @@ frozen at 2026-01-02T03:04:05Z, no shared config/credentials files, no network.
 Usage:
   python3 scripts/gen-presign-vectors.py [--data-dir DIR] [--out FILE]
 
-DIR defaults to <repo>/../shared/data and must hold awkward-keys.txt and
+DIR defaults to <repo>/tests/data and must hold awkward-keys.txt and
 signing-keys.txt (UTF-8, one key per line, '#' lines are comments, empty lines skipped).
 """
 
@@ -44,7 +44,7 @@ import botocore.session  # noqa: E402
 from botocore.config import Config  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DEFAULT_DATA = os.path.normpath(os.path.join(REPO, "..", "shared", "data"))
+DEFAULT_DATA = os.path.join(REPO, "tests", "data")
 DEFAULT_OUT = os.path.join(REPO, "s3map", "tests", "fixtures", "presign-vectors.jsonl")
 CORPORA = ("awkward-keys.txt", "signing-keys.txt")
 

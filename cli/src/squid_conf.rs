@@ -1,4 +1,4 @@
-//! squid.conf files for s3squid's layouts (see `docs/DESIGN.md`, "Two layouts"), rendered
+//! squid.conf files for s3squid's layouts (README.md, "Layouts"; why two: `docs/design.md#fact-10`), rendered
 //! from the templates in `cli/templates/` so that the shipped samples and the end-to-end
 //! tests run the same text.
 //!

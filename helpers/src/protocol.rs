@@ -1,4 +1,4 @@
-//! Squid's helper protocol (see `shared/docs/squid-protocols.md` §1): request lines in,
+//! Squid's helper protocol (`docs/design.md#helper-protocol`): request lines in,
 //! reply lines out. No I/O.
 //!
 //! Request: `[channel-ID SP] URL [SP extras…]`. The channel ID is present exactly when the

@@ -4,7 +4,7 @@
 //! | request | reply |
 //! |---|---|
 //! | object under an `auth = "none"` route | `OK rewrite-url="<S3 URL in the route's addressing style>"` |
-//! | object under a `sigv4` route | `ERR`: left unchanged, never rewritten to an unsigned S3 URL (S3's 403 would replace stale copies, DESIGN fact 9) |
+//! | object under a `sigv4` route | `ERR`: left unchanged, never rewritten to an unsigned S3 URL (S3's 403 would replace stale copies, docs/design.md#fact-9) |
 //! | a route's redirect | `OK status=30N url="<Location>"` |
 //! | refused by a route's policy | `OK rewrite-url="http://refused.s3squid.invalid/<status>"`, which the sample configs deny in `adapted_http_access` (403), so S3 never sees it |
 //! | anything else | `ERR` |

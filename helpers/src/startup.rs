@@ -1,6 +1,6 @@
 //! What every helper does before its loop: arguments, logging, configuration. A helper
 //! never exits because of its configuration (Squid exits if helpers die too fast after a
-//! start, DESIGN.md): a broken or missing config makes it serve the last good one
+//! start, docs/design.md#helper-protocol): a broken or missing config makes it serve the last good one
 //! (`<state-dir>/last-good.toml`, kept by s3squid-icap), or, with none, answer `BH` to
 //! every line; either way it says why on stderr, once.
 

@@ -40,7 +40,7 @@ impl Unchanged {
 
     /// Whether this is a degraded answer for a request s3squid should have adapted: the
     /// request keeps its public URL, hits are served from the store ID, misses end in a
-    /// 5xx (DESIGN "Degrading safely"); never forwarded unsigned.
+    /// 5xx (docs/design.md#degrading); never forwarded unsigned.
     pub fn degraded(self) -> bool {
         !matches!(self, Unchanged::NotOurs)
     }

@@ -1,7 +1,7 @@
 //! Store IDs: one cache key per S3 object, whatever the URL spelling or signature, and
 //! never one key for two different answers.
 //!
-//! Format, version 1 (pinned by golden tests; `docs/store-id.md`):
+//! Format, version 1 (pinned by golden tests; `docs/mapping.md`, "Store IDs"):
 //!
 //! ```text
 //! http://s3.squid.internal/v1/<endpoint-id>/<bucket>/<key>[;<name>=<value>]...

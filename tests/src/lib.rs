@@ -1,9 +1,11 @@
 //! The end-to-end harness: starts real components on free loopback ports in a temp dir of
 //! their own, and stops every process it started, by PID, when dropped.
 //!
-//! Components and how they start are in `shared/docs/DESIGN.md` ("Real components for
-//! tests"). Nothing here installs anything: `scripts/test` does, and a missing component
-//! fails the test loudly.
+//! Components: Squid ([`squid`]), s3squid-icap and the helpers (built by `scripts/test`),
+//! s3s-fs, a SigV4-verifying S3 ([`s3`], `docs/design.md#fact-5`), c-icap-client, and
+//! loopback stand-ins for what cannot run here ([`mock`]: instance metadata, ECS). Nothing
+//! here installs anything: `scripts/test` does, and a missing component fails the test
+//! loudly.
 #![forbid(unsafe_code)]
 #![allow(clippy::unwrap_used)] // test support code: a panic is a test failure with its location
 
@@ -137,9 +139,9 @@ pub fn give_to_proxy(dir: &Path) {
     walk(dir, uid, gid);
 }
 
-/// The key corpus every layout must serve: `shared/data/awkward-keys.txt`.
+/// The key corpus every layout must serve: `tests/data/awkward-keys.txt`.
 pub fn awkward_keys() -> Vec<String> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/awkward-keys.txt");
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/awkward-keys.txt");
     let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
     text.lines()
         .filter(|l| !l.is_empty() && !l.starts_with('#'))

@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 use crate::{free_port, wait_port, Proc, Sandbox, ACCESS_KEY, SECRET_KEY};
 
 /// Modification time given to stored objects: long ago, as real stored objects are, so
-/// Squid's LM-factor freshness keeps them fresh (DESIGN fact 8).
+/// Squid's LM-factor freshness keeps them fresh (docs/design.md#fact-8).
 pub const OLD_MTIME: Duration = Duration::from_secs(1_577_836_800); // 2020-01-01
 
 /// A running s3s-fs.
@@ -94,7 +94,7 @@ impl S3 {
     }
 
     /// Stores an object modified `age` ago: Squid's LM-factor freshness (20% of the age at
-    /// fetch time) makes it stale soon after (DESIGN fact 8).
+    /// fetch time) makes it stale soon after (docs/design.md#fact-8).
     pub fn put_recent(&self, bucket: &str, key: &str, body: &[u8], age: Duration) {
         self.put(bucket, key, body);
         let path = self.root.join(bucket).join(key);

@@ -345,9 +345,8 @@ fn redirects() {
 
 #[test]
 fn every_awkward_key_maps_back() {
-    let data =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/awkward-keys.txt");
-    let text = std::fs::read_to_string(&data).expect("shared/data/awkward-keys.txt");
+    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/awkward-keys.txt");
+    let text = std::fs::read_to_string(&data).expect("tests/data/awkward-keys.txt");
     for k in text
         .lines()
         .filter(|l| !l.is_empty() && !l.starts_with('#'))

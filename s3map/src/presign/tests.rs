@@ -1,6 +1,6 @@
 //! Presigned URLs compared byte for byte with botocore's `generate_presigned_url`
 //! (`s3map/tests/fixtures/presign-vectors.jsonl`, made by `scripts/gen-presign-vectors.py`)
-//! for every key of `shared/data/awkward-keys.txt` and `shared/data/signing-keys.txt`.
+//! for every key of `tests/data/awkward-keys.txt` and `tests/data/signing-keys.txt`.
 
 use super::*;
 use crate::endpoint::{Addressing, Endpoint};
@@ -86,7 +86,7 @@ fn matches_botocore_for_every_vector() {
 #[test]
 fn fixture_covers_every_corpus_key() {
     let covered: BTreeSet<String> = vectors().into_iter().map(|v| v.key).collect();
-    let data = root().join("../../shared/data");
+    let data = root().join("../tests/data");
     for file in ["awkward-keys.txt", "signing-keys.txt"] {
         let text = std::fs::read_to_string(data.join(file))
             .unwrap_or_else(|e| panic!("{file} must be at {}: {e}", data.display()));

@@ -32,7 +32,7 @@ auth = "none"
 "#;
 
 /// Stores and caches one fresh and one stale object (modified 2 s before caching, so stale
-/// 1.5 s later: DESIGN fact 8); returns them as (public path, bytes).
+/// 1.5 s later: docs/design.md#fact-8); returns them as (public path, bytes).
 pub fn warm(st: &s3squid_e2e::squid::Stack) -> Vec<(String, Vec<u8>)> {
     use std::time::Duration;
     st.s3.put("photos", "fresh.jpg", b"fresh bytes");
