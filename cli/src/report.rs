@@ -4,11 +4,9 @@
 use std::fmt::Write as _;
 
 use s3map::config::Config;
-use s3map::decide::{decide, Decision};
+use s3map::decide::{decide, Decision, Method, REFUSED_HOST};
 use s3map::route::{Auth, Route, RouteTable};
 use s3map::url::{RequestUrl, UrlError};
-
-use crate::squid_conf::REFUSED_HOST;
 
 /// `ok: N routes`, the line `check` prints for a valid config.
 pub fn check_ok(cfg: &Config) -> String {
@@ -24,14 +22,17 @@ fn route_line(out: &mut String, route: &Route) {
 pub fn explain(cfg: &Config, method: &str, url: &str) -> String {
     let table = RouteTable::new(&cfg.routes);
     let mut out = format!("{method} {url}\n");
-    match decide(&table, method, url) {
+    match decide(&table, Method::from_token(method), url) {
         Decision::NotOurs => not_ours(&mut out, cfg, url),
         Decision::Refuse(route, why) => {
             let status = why.status();
+            let reason = http::StatusCode::from_u16(status)
+                .ok()
+                .and_then(|s| s.canonical_reason())
+                .unwrap_or("");
             let _ = writeln!(
                 out,
-                "refused: {status} {} ({}): {}",
-                s3map::decide::reason_phrase(status),
+                "refused: {status} {reason} ({}): {}",
                 why.reason(),
                 why.message()
             );

@@ -231,11 +231,6 @@ pub const DEFAULT_REWRITE_COMMAND: &str =
     "/usr/local/bin/s3squid-rewrite --config /etc/s3squid/s3squid.toml";
 /// Default `concurrency=` of the helpers.
 pub const DEFAULT_HELPER_CONCURRENCY: u32 = 8;
-/// Host of the URL s3squid-rewrite rewrites refused requests to
-/// (`http://refused.s3squid.invalid/STATUS`); every Squid that runs it denies this host in
-/// `adapted_http_access`. The same as `s3squid_helpers::rewrite::REFUSED_HOST` (a test
-/// checks).
-pub const REFUSED_HOST: &str = "refused.s3squid.invalid";
 /// Default socket of the signing Squid.
 pub const DEFAULT_SIGNER_LISTEN: SocketAddr =
     SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 3129);

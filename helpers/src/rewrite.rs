@@ -9,21 +9,21 @@
 //! | refused by a route's policy | `OK rewrite-url="http://refused.s3squid.invalid/<status>"`, which the sample configs deny in `adapted_http_access` (403), so S3 never sees it |
 //! | anything else | `ERR` |
 
-use s3map::decide::{decide, Decision};
+use s3map::decide::{decide, Decision, Method, REFUSED_HOST};
 use s3map::route::{Auth, RouteTable};
 
 use crate::protocol::{Reply, Request};
 
-/// Host of the URL refused requests are rewritten to; sample configs deny it.
-pub const REFUSED_HOST: &str = "refused.s3squid.invalid";
-
 /// The request method from the extras, when they follow Squid's default
-/// `%>a/%>A %un %>rm myip=%la myport=%lp` (method third). Without it: `GET` — the sample
-/// configs admit only GET and HEAD in `http_access` anyway.
-pub fn method_of(extras: &str) -> &str {
+/// `%>a/%>A %un %>rm myip=%la myport=%lp` (method third; `None` for a method s3squid does
+/// not forward). Without a method token there: `GET` — the sample configs admit only GET
+/// and HEAD in `http_access` anyway.
+pub fn method_of(extras: &str) -> Option<Method> {
     match extras.split(' ').nth(2) {
-        Some(m) if !m.is_empty() && m.bytes().all(|b| b.is_ascii_uppercase()) => m,
-        _ => "GET",
+        Some(m) if !m.is_empty() && m.bytes().all(|b| b.is_ascii_uppercase()) => {
+            Method::from_token(m)
+        }
+        _ => Some(Method::Get),
     }
 }
 
@@ -129,13 +129,13 @@ endpoint = "http://127.0.0.1:9000"
     fn method_from_default_extras() {
         assert_eq!(
             method_of("192.0.2.7/192.0.2.7 - HEAD myip=10.0.0.1 myport=3128"),
-            "HEAD"
+            Some(Method::Head)
         );
         assert_eq!(
             method_of("192.0.2.7/192.0.2.7 alice DELETE myip=1 myport=2"),
-            "DELETE"
+            None
         );
-        assert_eq!(method_of(""), "GET");
-        assert_eq!(method_of("custom extras only"), "GET");
+        assert_eq!(method_of(""), Some(Method::Get));
+        assert_eq!(method_of("custom extras only"), Some(Method::Get));
     }
 }

@@ -1,8 +1,14 @@
 //! `s3squid-storeid`'s rule: the store ID of a URL, via the shared canonicaliser, with the
-//! one-pass fast path for a route's own S3 spelling ([`s3map::storeid::FastIndex`]).
+//! one-pass fast path for a route's own S3 spelling ([`FastIndex`]).
 
 use s3map::route::RouteTable;
-use s3map::storeid::FastIndex;
+
+#[cfg(test)]
+mod agreement;
+mod fast;
+mod scan;
+
+pub use fast::FastIndex;
 
 use crate::protocol::{
     encode, encode_store_id_with, split_channel, Reply, Request, MAX_HELPER_LINE,
@@ -48,7 +54,7 @@ impl Rule for StoreIdRule {
             // be printable ASCII too (no tab, no CR: those lines take the general path).
             self.fast
                 .write_id_of_first_token(rest, out)
-                .is_some_and(|end| s3map::scan::all_printable(&rest[end..]))
+                .is_some_and(|end| scan::all_printable(&rest[end..]))
         })
     }
 }

@@ -100,7 +100,7 @@ fn respond(req: &[u8], svc: &Service, extra: &[Arc<dyn Extra>]) -> String {
 }
 
 fn http(status: u16, content_type: &str, body: &str) -> String {
-    let reason = s3map::decide::reason_phrase(status);
+    let reason = crate::respond::reason_phrase(status);
     format!(
         "HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n{body}",
         body.len()

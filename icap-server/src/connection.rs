@@ -15,13 +15,16 @@ use std::sync::atomic::Ordering::Relaxed;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::time::{timeout, timeout_at};
 
-use crate::chunked::Decoder;
+use s3map::decide::Method;
 
+use crate::answer::{Answer, Offers};
+use crate::chunked::Decoder;
+use crate::http::HttpRequest;
 use crate::limits::{MAX_HTTP_HEAD, MESSAGE_TIMEOUT, WRITE_TIMEOUT};
 use crate::policy::Outcome;
 use crate::respond;
 use crate::service::{Service, State};
-use crate::wire::{parse_head, Method, RequestHead, Status, WireError};
+use crate::wire::{self, parse_head, RequestHead, Status, WireError};
 
 /// How a connection ended.
 #[derive(Debug, PartialEq, Eq)]
@@ -40,10 +43,15 @@ pub enum End {
     Io,
 }
 
-enum Read {
+/// What waiting for more bytes from the client gave.
+enum Arrival {
+    /// Some bytes, appended to the buffer.
     Data,
+    /// The client closed its side.
     Eof,
+    /// Nothing within the wait.
     TimedOut,
+    /// A socket error.
     Error,
 }
 
@@ -61,7 +69,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
         &mut self,
         deadline: Option<tokio::time::Instant>,
         idle: std::time::Duration,
-    ) -> Read {
+    ) -> Arrival {
         self.buf.reserve(8192);
         let fut = self.stream.read_buf(&mut self.buf);
         let res = match deadline {
@@ -69,10 +77,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
             None => timeout(idle, fut).await,
         };
         match res {
-            Err(_) => Read::TimedOut,
-            Ok(Ok(0)) => Read::Eof,
-            Ok(Ok(_)) => Read::Data,
-            Ok(Err(_)) => Read::Error,
+            Err(_) => Arrival::TimedOut,
+            Ok(Ok(0)) => Arrival::Eof,
+            Ok(Ok(_)) => Arrival::Data,
+            Ok(Err(_)) => Arrival::Error,
         }
     }
 
@@ -128,16 +136,16 @@ async fn one_message<S: AsyncRead + AsyncWrite + Unpin>(
                     deadline = Some(tokio::time::Instant::now() + MESSAGE_TIMEOUT);
                 }
                 match c.read_more(deadline, idle).await {
-                    Read::Data => {
+                    Arrival::Data => {
                         if deadline.is_none() {
                             deadline = Some(tokio::time::Instant::now() + MESSAGE_TIMEOUT);
                         }
                     }
-                    Read::Eof if !started => return Ok(false),
-                    Read::Eof => return Err(End::Truncated),
-                    Read::TimedOut if !started => return Err(End::Idle),
-                    Read::TimedOut => return Err(End::Slow),
-                    Read::Error => return Err(End::Io),
+                    Arrival::Eof if !started => return Ok(false),
+                    Arrival::Eof => return Err(End::Truncated),
+                    Arrival::TimedOut if !started => return Err(End::Idle),
+                    Arrival::TimedOut => return Err(End::Slow),
+                    Arrival::Error => return Err(End::Io),
                 }
             }
         }
@@ -154,19 +162,19 @@ async fn one_message<S: AsyncRead + AsyncWrite + Unpin>(
         return Ok(false);
     }
     match head.method {
-        Method::Other => {
+        wire::Method::Other => {
             svc.metrics.icap_errors.fetch_add(1, Relaxed);
             let _ = c.write(&respond::icap_error(&st.info, 405)).await;
             Ok(false)
         }
-        Method::Options => {
+        wire::Method::Options => {
             svc.metrics.options.fetch_add(1, Relaxed);
             if !c.write(&respond::options(&st.info)).await {
                 return Err(End::Io);
             }
             Ok(!head.close)
         }
-        Method::Reqmod => reqmod(c, svc, &st, head, deadline).await,
+        wire::Method::Reqmod => reqmod(c, svc, &st, head, deadline).await,
     }
 }
 
@@ -177,15 +185,18 @@ async fn fill<S: AsyncRead + AsyncWrite + Unpin>(
 ) -> Result<(), End> {
     while c.buf.len() < want {
         match c.read_more(Some(deadline), MESSAGE_TIMEOUT).await {
-            Read::Data => {}
-            Read::Eof => return Err(End::Truncated),
-            Read::TimedOut => return Err(End::Slow),
-            Read::Error => return Err(End::Io),
+            Arrival::Data => {}
+            Arrival::Eof => return Err(End::Truncated),
+            Arrival::TimedOut => return Err(End::Slow),
+            Arrival::Error => return Err(End::Io),
         }
     }
     Ok(())
 }
 
+/// One REQMOD, as its steps: read the HTTP head → parse → decide → choose the answer →
+/// read (or drain) the body → encode → write. Only the reads and the write touch the
+/// socket; the rest is [`crate::http`], [`crate::policy`] and [`crate::answer`].
 async fn reqmod<S: AsyncRead + AsyncWrite + Unpin>(
     c: &mut Conn<S>,
     svc: &Service,
@@ -198,79 +209,41 @@ async fn reqmod<S: AsyncRead + AsyncWrite + Unpin>(
         .ok_or(End::Malformed(WireError::MissingEncapsulated))?;
     debug_assert!(enc.head_len <= MAX_HTTP_HEAD);
     fill(c, enc.head_len, deadline).await?;
-    let http_bytes: Vec<u8> = c.buf.drain(..enc.head_len).collect();
+    let http_head: Vec<u8> = c.buf.drain(..enc.head_len).collect();
     let started = Instant::now();
 
-    // Parsed once: the decision and the adapted request both use it.
-    let req = if http_bytes.is_empty() {
-        None
-    } else {
-        Some(crate::http::parse(&http_bytes).map_err(End::Malformed)?)
-    };
-    if enc.body
-        && req
-            .as_ref()
-            .is_some_and(|r| matches!(r.method, "GET" | "HEAD"))
-    {
-        return Err(End::Malformed(WireError::BodyOnGetOrHead));
-    }
-    let decided = req.map(|req| {
+    let req = parse_http_head(&http_head, enc.body)?;
+    let outcome = req.as_ref().map(|req| {
         let now = SystemTime::now();
-        let outcome = st
-            .policy
-            .apply(req.method, req.target, || svc.credentials(now), now);
-        (req, outcome)
+        st.policy.apply(
+            Method::from_token(req.method),
+            req.target,
+            || svc.credentials(now),
+            now,
+        )
     });
-    let outcome = decided.as_ref().map(|(_, o)| o);
-    let head_only = decided.as_ref().is_some_and(|(r, _)| r.method == "HEAD");
-    // An echo (no 204 offered, outside a preview) is the only answer that needs the body.
-    let unchanged = matches!(outcome, None | Some(Outcome::Unchanged(_)));
-    let in_preview = head.preview.is_some();
-    let keep_body = enc.body && unchanged && !head.allow_204 && !in_preview;
-    let mut body = None;
-    let mut too_large = false;
-    if enc.body {
-        let mut dec = Decoder::new(keep_body);
-        loop {
-            let used = dec.feed(&c.buf).map_err(End::Malformed)?;
-            c.buf.drain(..used);
-            if dec.done() {
-                break;
-            }
-            fill(c, c.buf.len() + 1, deadline).await?;
-        }
-        if keep_body {
-            match dec.into_body() {
-                Ok(b) => body = Some(b),
-                Err(_) => too_large = true,
-            }
-        }
-    }
-
-    let info = &st.info;
-    let response = match decided.as_ref() {
-        _ if too_large => respond::refusal(
-            info,
-            413,
-            "The request body is too large to pass through s3squid-icap.",
-            false,
-        ),
-        None | Some((_, Outcome::Unchanged(_))) if head.allow_204 || in_preview => {
-            respond::no_content(info)
-        }
-        None | Some((_, Outcome::Unchanged(_))) => {
-            respond::echo(info, &http_bytes, body.as_deref())
-        }
-        Some((_, Outcome::Refused(why))) => {
-            respond::refusal(info, why.status(), why.message(), head_only)
-        }
-        Some((_, Outcome::Redirect(status, location))) => {
-            respond::redirect(info, *status, location, head_only)
-        }
-        Some((req, Outcome::Adapted { url, host, .. })) => respond::adapted(info, req, url, host),
+    let offers = Offers {
+        no_content: head.allow_204,
+        preview: head.preview.is_some(),
     };
-    svc.metrics.record(outcome, started.elapsed());
-    if let Some(Outcome::Unchanged(why)) = outcome {
+    let mut answer = Answer::choose(offers, req.as_ref().zip(outcome.as_ref()));
+    let body = if enc.body {
+        read_body(c, answer.needs_body(), deadline).await?
+    } else {
+        Body::None
+    };
+    let body = match body {
+        Body::None => None,
+        Body::Kept(b) => Some(b),
+        Body::TooLarge => {
+            answer = Answer::body_too_large();
+            None
+        }
+    };
+    let response = answer.encode(&st.info, &http_head, body.as_deref());
+
+    svc.metrics.record(outcome.as_ref(), started.elapsed());
+    if let Some(Outcome::Unchanged(why)) = &outcome {
         if why.degraded() {
             log::debug!(
                 "degraded ({}): a routed request was left unchanged (204)",
@@ -284,4 +257,52 @@ async fn reqmod<S: AsyncRead + AsyncWrite + Unpin>(
     // After a preview that did not end the body, the client would send the rest only after
     // a 100; a final answer ends the message, so the connection stays in step.
     Ok(!head.close)
+}
+
+/// The encapsulated HTTP head, parsed once (the decision and the adapted request both use
+/// it); `None` when the message has none. A GET or HEAD with a body is hostile ICAP input:
+/// Squid never sends one (docs/design.md#icap).
+fn parse_http_head(bytes: &[u8], has_body: bool) -> Result<Option<HttpRequest<'_>>, End> {
+    if bytes.is_empty() {
+        return Ok(None);
+    }
+    let req = crate::http::parse(bytes).map_err(End::Malformed)?;
+    if has_body && Method::from_token(req.method).is_some() {
+        return Err(End::Malformed(WireError::BodyOnGetOrHead));
+    }
+    Ok(Some(req))
+}
+
+/// What reading an encapsulated body left.
+enum Body {
+    /// Read and dropped (the answer does not need it).
+    None,
+    /// Read and kept.
+    Kept(Vec<u8>),
+    /// Kept, until it grew past [`crate::limits::MAX_BODY`].
+    TooLarge,
+}
+
+/// Reads the chunked body to its end, keeping it only if `keep`.
+async fn read_body<S: AsyncRead + AsyncWrite + Unpin>(
+    c: &mut Conn<S>,
+    keep: bool,
+    deadline: tokio::time::Instant,
+) -> Result<Body, End> {
+    let mut dec = Decoder::new(keep);
+    loop {
+        let used = dec.feed(&c.buf).map_err(End::Malformed)?;
+        c.buf.drain(..used);
+        if dec.done() {
+            break;
+        }
+        fill(c, c.buf.len() + 1, deadline).await?;
+    }
+    if !keep {
+        return Ok(Body::None);
+    }
+    Ok(match dec.into_body() {
+        Ok(b) => Body::Kept(b),
+        Err(_) => Body::TooLarge,
+    })
 }

@@ -4,7 +4,7 @@ use crate::limits::MAX_HTTP_HEADERS;
 use crate::wire::WireError;
 
 /// A parsed HTTP request head, borrowing the bytes it came from.
-#[derive(Debug)]
+#[derive(Debug, PartialEq, Eq)]
 pub struct HttpRequest<'a> {
     /// The method token.
     pub method: &'a str,

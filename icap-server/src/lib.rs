@@ -8,6 +8,7 @@
 #![deny(missing_docs)]
 
 pub mod admin;
+pub mod answer;
 pub mod chunked;
 pub mod connection;
 pub mod creds;

@@ -90,12 +90,13 @@ pub struct Policy {
 }
 
 impl Policy {
-    /// Decides what to do with `method url` at time `now`. `creds` gives the credentials
+    /// Decides what to do with `method url` at time `now` (`method`: the request's, `None`
+    /// for one s3squid does not forward). `creds` gives the credentials
     /// to sign with (None: no valid credentials); it is called only for a `sigv4` route's
     /// object, not for the requests that need none (not ours, refused, unsigned routes).
     pub fn apply(
         &self,
-        method: &str,
+        method: Option<Method>,
         url: &str,
         creds: impl FnOnce() -> Option<Credentials>,
         now: SystemTime,
@@ -113,12 +114,7 @@ impl Policy {
         if !route.signing {
             return Outcome::Unchanged(Unchanged::SigningOff);
         }
-        let m = if method == "HEAD" {
-            Method::Head
-        } else {
-            Method::Get
-        };
-        let url = match s3_request_url(route, m, obj.s3_url(), creds, now, self.expires) {
+        let url = match s3_request_url(route, obj.method, obj.s3_url(), creds, now, self.expires) {
             Ok(u) => u,
             Err(why) => return Outcome::Unchanged(why),
         };
@@ -191,33 +187,43 @@ mod tests {
         let c = creds(None);
         let on = policy("", false);
         assert!(matches!(
-            on.apply("GET", "http://h/p/k", || Some(c.clone()), now),
+            on.apply(Some(Method::Get), "http://h/p/k", || Some(c.clone()), now),
             Outcome::Adapted { signed: true, .. }
         ));
         assert_eq!(
-            on.apply("GET", "http://h/p/k", || None, now),
+            on.apply(Some(Method::Get), "http://h/p/k", || None, now),
             Outcome::Unchanged(Unchanged::NoCredentials)
         );
         let off = policy("signing = 'off'", false);
         assert_eq!(
-            off.apply("GET", "http://h/p/k", || Some(c.clone()), now),
+            off.apply(Some(Method::Get), "http://h/p/k", || Some(c.clone()), now),
             Outcome::Unchanged(Unchanged::SigningOff)
         );
         // Policy refusals still apply with signing off: they never reach S3 anyway.
         assert_eq!(
-            off.apply("PUT", "http://h/p/k", || Some(c.clone()), now),
+            off.apply(
+                Method::from_token("PUT"),
+                "http://h/p/k",
+                || Some(c.clone()),
+                now
+            ),
             Outcome::Refused(Refusal::Method)
         );
         let pass = policy("", true);
         assert_eq!(
-            pass.apply("PUT", "http://h/p/k", || Some(c.clone()), now),
+            pass.apply(
+                Method::from_token("PUT"),
+                "http://h/p/k",
+                || Some(c.clone()),
+                now
+            ),
             Outcome::Unchanged(Unchanged::PassThrough)
         );
         // An unsigned route never reads the credential store (a lock and a clone).
         let none = policy("auth = 'none'", false);
         let never = || -> Option<Credentials> { panic!("credentials read for auth = none") };
         assert_eq!(
-            none.apply("GET", "http://h/p/a b", never, now),
+            none.apply(Some(Method::Get), "http://h/p/a b", never, now),
             Outcome::Adapted {
                 url: "http://127.0.0.1:9000/photos/a%20b".into(),
                 host: "127.0.0.1:9000".into(),
@@ -234,7 +240,7 @@ mod tests {
         let key = "%C3%A9".repeat(500);
         let big = Credentials::new("AKID", "secret", Some("t".repeat(5000)), None, "test");
         let out = p.apply(
-            "GET",
+            Some(Method::Get),
             &format!("http://h/p/{key}"),
             || Some(big.clone()),
             now,
@@ -244,7 +250,7 @@ mod tests {
         let small = creds(None);
         assert!(matches!(
             p.apply(
-                "GET",
+                Some(Method::Get),
                 &format!("http://h/p/{key}"),
                 || Some(small.clone()),
                 now
@@ -274,7 +280,7 @@ mod tests {
         );
         let p = policy("", false);
         let Outcome::Adapted { url, .. } = p.apply(
-            "GET",
+            Some(Method::Get),
             "http://h/p/k",
             || Some(creds(Some(now + Duration::from_secs(42)))),
             now,

@@ -139,15 +139,12 @@ fn satisfaction(
     extra_headers: &str,
     head_only: bool,
 ) -> Vec<u8> {
-    let body = format!(
-        "{status} {}: {message}\n",
-        s3map::decide::reason_phrase(status)
-    );
+    let body = format!("{status} {}: {message}\n", reason_phrase(status));
     let mut head = String::with_capacity(256);
     let _ = write!(
         head,
         "HTTP/1.1 {status} {}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nCache-Control: no-store\r\n{extra_headers}\r\n",
-        s3map::decide::reason_phrase(status),
+        reason_phrase(status),
         body.len()
     );
     let mut out = Vec::with_capacity(head.len() + body.len() + 96);
@@ -177,6 +174,15 @@ pub fn icap_error(info: &ServiceInfo, status: u16) -> Vec<u8> {
     start(&mut out, &format!("{status} {phrase}"), info);
     out.extend_from_slice(b"Connection: close\r\n\r\n");
     out
+}
+
+/// The reason phrase of an HTTP status s3squid answers with (refusals, redirects, the
+/// admin port): the standard one, or `Error` for a status without one.
+pub fn reason_phrase(status: u16) -> &'static str {
+    ::http::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("Error")
 }
 
 fn chunk(out: &mut Vec<u8>, data: &[u8]) {

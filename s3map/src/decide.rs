@@ -15,6 +15,12 @@ use crate::pct::{self, Plus};
 use crate::route::{Lookup, Route, RouteTable};
 use crate::url::RequestUrl;
 
+/// The host of the URL s3squid-rewrite rewrites a refused request to
+/// (`http://refused.s3squid.invalid/STATUS`: `.invalid` never resolves, RFC 2606); every
+/// Squid that runs the rewriter denies this host in `adapted_http_access`, so S3 never sees
+/// the request. `s3squid squid-conf` writes that ACL from this same constant.
+pub const REFUSED_HOST: &str = "refused.s3squid.invalid";
+
 /// The HTTP methods s3squid forwards.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
@@ -25,6 +31,17 @@ pub enum Method {
 }
 
 impl Method {
+    /// The method a request-line token names, if s3squid forwards it: exactly `GET` or
+    /// `HEAD` (method tokens are case-sensitive, RFC 9110 §9.1). `None` for any other token,
+    /// which [`decide`] refuses with 405 under a route.
+    pub fn from_token(token: &str) -> Option<Method> {
+        match token {
+            "GET" => Some(Method::Get),
+            "HEAD" => Some(Method::Head),
+            _ => None,
+        }
+    }
+
     /// `"GET"` or `"HEAD"`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -56,25 +73,6 @@ pub enum Refusal {
     KeyTooLong,
     /// The adapted URL would exceed Squid's URL limit → 400.
     UrlTooLong,
-}
-
-/// The reason phrase of an HTTP status s3squid answers with (refusals, redirects, the
-/// admin port).
-pub fn reason_phrase(status: u16) -> &'static str {
-    match status {
-        200 => "OK",
-        404 => "Not Found",
-        400 => "Bad Request",
-        403 => "Forbidden",
-        405 => "Method Not Allowed",
-        413 => "Content Too Large",
-        301 => "Moved Permanently",
-        302 => "Found",
-        303 => "See Other",
-        307 => "Temporary Redirect",
-        308 => "Permanent Redirect",
-        _ => "Error",
-    }
 }
 
 impl Refusal {
@@ -146,6 +144,8 @@ impl Refusal {
 pub struct Object<'r, 'u> {
     /// The route.
     pub route: &'r Route,
+    /// The method to send S3 (the request's).
+    pub method: Method,
     /// The full key (key_prefix + decoded rest), valid UTF-8.
     pub key: String,
     /// Allow-listed query parameters, raw `name=value` pairs.
@@ -178,8 +178,13 @@ pub enum Decision<'r, 'u> {
     Redirect(&'r Route, u16, String),
 }
 
-/// Applies the route table and policy to a request. `method` is the raw HTTP method token.
-pub fn decide<'r, 'u>(table: &'r RouteTable, method: &str, url: &'u str) -> Decision<'r, 'u> {
+/// Applies the route table and policy to a request: `method` is the request's, recognised
+/// by [`Method::from_token`] (`None`: a method s3squid does not forward).
+pub fn decide<'r, 'u>(
+    table: &'r RouteTable,
+    method: Option<Method>,
+    url: &'u str,
+) -> Decision<'r, 'u> {
     match RequestUrl::parse(url) {
         Ok(parsed) => decide_parsed(table, method, &parsed),
         Err(_) => Decision::NotOurs,
@@ -189,7 +194,7 @@ pub fn decide<'r, 'u>(table: &'r RouteTable, method: &str, url: &'u str) -> Deci
 /// [`decide`] for a URL already split.
 pub fn decide_parsed<'r, 'u>(
     table: &'r RouteTable,
-    method: &str,
+    method: Option<Method>,
     parsed: &RequestUrl<'u>,
 ) -> Decision<'r, 'u> {
     let (route, rest) = match table.lookup(parsed) {
@@ -198,9 +203,9 @@ pub fn decide_parsed<'r, 'u>(
         Lookup::Under(r, rest) => (r, Some(rest)),
     };
     let refuse = |why| Decision::Refuse(route, why);
-    if method != "GET" && method != "HEAD" {
+    let Some(method) = method else {
         return refuse(Refusal::Method);
-    }
+    };
     let params = match allowed_params(route, parsed.query) {
         Ok(p) => p,
         Err(why) => return refuse(why),
@@ -231,7 +236,12 @@ pub fn decide_parsed<'r, 'u>(
     if key.split('/').any(|seg| seg == "." || seg == "..") {
         return refuse(Refusal::DotSegment);
     }
-    Decision::Object(Object { route, key, params })
+    Decision::Object(Object {
+        route,
+        method,
+        key,
+        params,
+    })
 }
 
 /// Checks a raw query against the route's allow-list; returns the allowed pairs.
@@ -274,7 +284,7 @@ pub fn object_key(key_prefix: &str, rest: &str, plus: Plus) -> Result<String, Re
 }
 
 /// C0, DEL and C1 controls: S3 would store them, but no URL or log should carry them.
-pub(crate) fn has_control(s: &str) -> bool {
+pub fn has_control(s: &str) -> bool {
     // ASCII fast path over all bytes (vectorises), then chars only when non-ASCII is present.
     let ascii_control = s
         .bytes()
@@ -284,13 +294,13 @@ pub(crate) fn has_control(s: &str) -> bool {
 
 /// Whether a key has a `.` or `..` path segment (S3 keeps them literally; s3squid refuses
 /// them).
-pub(crate) fn has_dot_segment(key: &str) -> bool {
+pub fn has_dot_segment(key: &str) -> bool {
     has_dot_segment_bytes(key.as_bytes())
 }
 
 /// [`has_dot_segment`] of a key's bytes (escaped or not: `.` and `/` are never escaped in
 /// a canonical key).
-pub(crate) fn has_dot_segment_bytes(b: &[u8]) -> bool {
+pub fn has_dot_segment_bytes(b: &[u8]) -> bool {
     memchr::memchr_iter(b'.', b).any(|i| {
         let starts = i == 0 || b[i - 1] == b'/';
         let ends_at = |j: usize| j == b.len() || b[j] == b'/';

@@ -13,13 +13,14 @@ pub mod cli;
 pub mod config;
 pub mod decide;
 pub mod endpoint;
+#[cfg(any(test, feature = "test-fixtures"))]
+pub mod fixtures;
 pub mod lastgood;
 pub mod limits;
 pub mod pct;
 pub mod presign;
 pub mod route;
 pub mod s3url;
-pub mod scan;
 pub mod storeid;
 pub mod url;
 

@@ -32,7 +32,7 @@ const HEX_VALUE: [u8; 256] = {
 };
 
 /// The value of a hex digit.
-pub(crate) fn hex_val(b: u8) -> Option<u8> {
+pub fn hex_val(b: u8) -> Option<u8> {
     let v = HEX_VALUE[usize::from(b)];
     (v != 0xff).then_some(v)
 }
@@ -96,15 +96,16 @@ const fn keep_table(slash: bool) -> [bool; 256] {
     t
 }
 const KEEP: [bool; 256] = keep_table(false);
-/// Bytes a key keeps unescaped: `A-Za-z0-9-._~/`.
-pub(crate) const KEEP_SLASH: [bool; 256] = keep_table(true);
-/// Upper-case hex digits.
-pub(crate) const HEX: &[u8; 16] = b"0123456789ABCDEF";
+/// Bytes a key keeps unescaped, indexed by byte: `A-Za-z0-9-._~/` (S3's canonical URI
+/// encoding escapes every other byte).
+pub const KEEP_IN_KEY: [bool; 256] = keep_table(true);
+/// Upper-case hex digits, as S3's canonical encoding writes escapes.
+pub const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
 
 /// Appends `input` to `out`, encoding every byte outside `A-Za-z0-9-._~` (and `/` when
 /// `keep_slash`), with upper-case hex: S3's canonical URI encoding.
 pub fn encode_into(out: &mut String, input: &[u8], keep_slash: bool) {
-    let keep = if keep_slash { &KEEP_SLASH } else { &KEEP };
+    let keep = if keep_slash { &KEEP_IN_KEY } else { &KEEP };
     let mut start = 0;
     for (i, &b) in input.iter().enumerate() {
         if keep[usize::from(b)] {
@@ -115,8 +116,8 @@ pub fn encode_into(out: &mut String, input: &[u8], keep_slash: bool) {
             out.push_str(run);
         }
         out.push('%');
-        out.push(char::from(HEX[usize::from(b >> 4)]));
-        out.push(char::from(HEX[usize::from(b & 15)]));
+        out.push(char::from(HEX_UPPER[usize::from(b >> 4)]));
+        out.push(char::from(HEX_UPPER[usize::from(b & 15)]));
         start = i + 1;
     }
     if let Ok(run) = std::str::from_utf8(&input[start..]) {

@@ -25,8 +25,9 @@ pub enum SignError {
     Signer(String),
 }
 
-/// The order botocore emits the presign parameters in.
-const PARAM_ORDER: [&str; 7] = [
+/// The query parameters a SigV4 presigned URL carries, in the order botocore emits them
+/// (and [`presign`] writes them). [`crate::storeid::SIGNATURE_PARAMS`] starts with these.
+pub const SIGV4_QUERY_PARAMS: [&str; 7] = [
     "X-Amz-Algorithm",
     "X-Amz-Credential",
     "X-Amz-Date",
@@ -74,10 +75,10 @@ pub fn presign(
         .into_parts();
     let mut added: Vec<(&str, std::borrow::Cow<'_, str>)> = instructions.params().to_vec();
     added.sort_by_key(|(name, _)| {
-        PARAM_ORDER
+        SIGV4_QUERY_PARAMS
             .iter()
             .position(|p| p == name)
-            .unwrap_or(PARAM_ORDER.len())
+            .unwrap_or(SIGV4_QUERY_PARAMS.len())
     });
     let mut out = String::with_capacity(url.len() + 512);
     out.push_str(url);

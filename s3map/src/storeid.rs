@@ -22,8 +22,10 @@
 //! the route (and stays in the ID) or the URL gets no ID (`ERR`). Buckets not in the route
 //! table get no ID.
 
-use crate::decide::{decide_parsed, object_key, Decision, Object};
+use crate::decide::{decide_parsed, object_key, Decision, Method, Object};
+use crate::endpoint::Addressing;
 use crate::pct::{self, Plus};
+use crate::presign::SIGV4_QUERY_PARAMS;
 use crate::route::{Route, RouteTable};
 use crate::s3url::parse_aws;
 use crate::url::RequestUrl;
@@ -34,19 +36,23 @@ pub const STORE_ID_HOST: &str = "s3.squid.internal";
 pub const STORE_ID_PREFIX: &str = "http://s3.squid.internal/v1/";
 
 /// Query parameters that carry a signature, not a choice of bytes: removed before comparing.
-pub const SIGNATURE_PARAMS: [&str; 11] = [
-    "X-Amz-Algorithm",
-    "X-Amz-Credential",
-    "X-Amz-Date",
-    "X-Amz-Expires",
-    "X-Amz-SignedHeaders",
-    "X-Amz-Signature",
-    "X-Amz-Security-Token",
-    "x-id",
-    "AWSAccessKeyId",
-    "Signature",
-    "Expires",
-];
+/// SigV4's ([`SIGV4_QUERY_PARAMS`]), the `x-id` operation name SDKs add, and SigV2's.
+pub const SIGNATURE_PARAMS: [&str; 11] = {
+    let v4 = SIGV4_QUERY_PARAMS;
+    [
+        v4[0],
+        v4[1],
+        v4[2],
+        v4[3],
+        v4[4],
+        v4[5],
+        v4[6],
+        "x-id",
+        "AWSAccessKeyId",
+        "Signature",
+        "Expires",
+    ]
+};
 
 /// The store ID of an object under a route.
 pub fn for_object(obj: &Object<'_, '_>) -> String {
@@ -98,7 +104,7 @@ struct S3Form<'r, 'u> {
 /// `None` for anything that is not an object under a route (the helper answers `ERR`).
 pub fn for_url(table: &RouteTable, url: &str) -> Option<String> {
     let parsed = RequestUrl::parse(url).ok()?;
-    match decide_parsed(table, "GET", &parsed) {
+    match decide_parsed(table, Some(Method::Get), &parsed) {
         Decision::Object(obj) => return Some(for_object(&obj)),
         Decision::Refuse(..) | Decision::Redirect(..) => return None,
         Decision::NotOurs => {}
@@ -224,8 +230,74 @@ fn store_id_form<'r, 'u>(table: &'r RouteTable, url: &RequestUrl<'u>) -> Option<
     })
 }
 
-mod fast;
-pub use fast::FastIndex;
+/// A route's own S3 spelling, for a store-ID fast path: every URL that starts with
+/// [`OwnSpelling::url_prefix`] and has a key (starting with [`OwnSpelling::key_prefix`]) and
+/// only [`SIGNATURE_PARAMS`] in its query names an object of that one route, whose ID is
+/// [`OwnSpelling::id_prefix`] followed by the canonical key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnSpelling {
+    /// `scheme://bucket.host[:port]/` (virtual) or `scheme://host[:port]/bucket/` (path),
+    /// lower-case.
+    pub url_prefix: String,
+    /// `http://s3.squid.internal/v1/<endpoint-id>/<bucket>/`.
+    pub id_prefix: String,
+    /// The route's `key_prefix`, S3-encoded.
+    pub key_prefix: String,
+}
+
+/// The routes whose own S3 spelling (in their addressing style and scheme) names them and
+/// nothing else: the route is the only one for its endpoint and bucket, no public URL and
+/// no other route's S3 spelling in either addressing style can name the same host (hosts
+/// compared without ports or schemes: [`for_url`] matches default ports across schemes),
+/// no query parameter is allow-listed, and the ID needs no quoting. For any other route,
+/// only [`for_url`] knows the answer. A fast path built on these must still check its
+/// answers against [`for_url`] (a route table can hold cases this rule does not foresee).
+pub fn own_spellings(table: &RouteTable) -> Vec<OwnSpelling> {
+    let routes = table.routes();
+    let virtual_host = |o: &Route| format!("{}.{}", o.bucket, o.endpoint.host);
+    let mut out = Vec::new();
+    for (i, r) in routes.iter().enumerate() {
+        let shared = routes
+            .iter()
+            .filter(|o| o.endpoint.id == r.endpoint.id && o.bucket == r.bucket)
+            .count()
+            > 1;
+        let host = match r.addressing {
+            Addressing::Virtual => virtual_host(r),
+            Addressing::Path => r.endpoint.host.clone(),
+        };
+        let host_clash = routes.iter().enumerate().any(|(j, o)| {
+            o.public.host == host
+                || (j != i
+                    && (virtual_host(o) == host
+                        // o's path-style URLs on this host: every key of a virtual
+                        // route's host, or this very bucket.
+                        || (o.endpoint.host == host
+                            && (r.addressing == Addressing::Virtual || o.bucket == r.bucket))))
+        });
+        let id_prefix = format!("{STORE_ID_PREFIX}{}/{}/", r.endpoint.id, r.bucket);
+        // Helper replies quote IDs; a prefix that would need escaping (it cannot, with
+        // validated endpoints and buckets) is left to the general path.
+        let needs_escaping = id_prefix.bytes().any(|b| matches!(b, b'"' | b'\\'));
+        if shared || host_clash || needs_escaping || !r.allow_query.is_empty() {
+            continue;
+        }
+        let path_prefix = match r.addressing {
+            Addressing::Virtual => "/".to_owned(),
+            Addressing::Path => format!("/{}/", r.bucket),
+        };
+        out.push(OwnSpelling {
+            url_prefix: format!(
+                "{}://{}{path_prefix}",
+                r.endpoint.scheme.as_str(),
+                r.s3_authority()
+            ),
+            id_prefix,
+            key_prefix: pct::encode_path(&r.key_prefix),
+        });
+    }
+    out
+}
 
 #[cfg(test)]
 mod tests;

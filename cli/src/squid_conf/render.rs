@@ -1,6 +1,8 @@
 //! Filling the templates in `cli/templates/` with [`SquidConfParams`].
 
-use super::{blocks, template, Layout, SquidConfParams, SquidInstance, REFUSED_HOST};
+use s3map::decide::REFUSED_HOST;
+
+use super::{blocks, template, Layout, SquidConfParams, SquidInstance};
 
 const EDGE_TEMPLATE: &str = include_str!("../../templates/edge.conf.in");
 const SIGNER_TEMPLATE: &str = include_str!("../../templates/signer.conf.in");

@@ -1,10 +1,10 @@
 use super::*;
 
-/// Squid 5.7's OPTIONS request (squid-protocols.md §2.3).
+/// Squid 5.7's OPTIONS request (docs/design.md#icap).
 pub(crate) const SQUID_OPTIONS: &[u8] =
     b"OPTIONS icap://127.0.0.1:1344/s3sign ICAP/1.0\r\nHost: 127.0.0.1:1344\r\nAllow: 206, trailers\r\n\r\n";
 
-/// Squid 5.7's REQMOD for a GET (squid-protocols.md §2.13), head only.
+/// Squid 5.7's REQMOD for a GET (docs/design.md#icap), head only.
 pub(crate) const SQUID_REQMOD_HEAD: &[u8] = b"REQMOD icap://127.0.0.1:1344/s3sign ICAP/1.0\r\nHost: 127.0.0.1:1344\r\nDate: Thu, 01 Aug 2024 10:00:00 GMT\r\nEncapsulated: req-hdr=0, null-body=155\r\nAllow: 204, trailers\r\n\r\n";
 
 #[test]

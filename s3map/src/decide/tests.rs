@@ -1,66 +1,10 @@
 use super::*;
-use crate::config::Config;
 
-pub(crate) fn table() -> RouteTable {
-    let c = Config::parse(
-        r#"
-[[route]]
-name = "photos"
-public = "http://images.example.com/photos/"
-bucket = "photos"
-region = "us-east-1"
-endpoint = "http://127.0.0.1:9000"
-addressing = "path"
-
-[[route]]
-name = "thumbs"
-public = "http://images.example.com/photos/thumbs/"
-bucket = "thumbs"
-key_prefix = "small/"
-region = "eu-west-1"
-addressing = "virtual"
-allow_query = ["versionId"]
-
-[[route]]
-name = "photos-on-aws"
-public = "http://images.example.com/aws-photos/"
-bucket = "photos"
-region = "us-east-1"
-
-[[route]]
-name = "site"
-public = "http://www.example.com/"
-bucket = "site-bucket"
-region = "us-east-1"
-endpoint = "http://127.0.0.1:9000"
-auth = "none"
-index = "index.html"
-
-[[route.redirect]]
-from = "old.html"
-to = "/new.html"
-
-[[route.redirect]]
-from = "blog/*"
-to = "https://blog.example.com/*"
-status = 302
-
-[[route]]
-name = "open"
-public = "https://static.example.com:8443/"
-bucket = "static-site"
-region = "us-east-1"
-endpoint = "http://minio.local:9000"
-auth = "none"
-"#,
-    )
-    .unwrap();
-    RouteTable::new(&c.routes)
-}
+pub(crate) use crate::fixtures::routes as table;
 
 fn key(url: &str) -> (String, String) {
     let t = table();
-    match decide(&t, "GET", url) {
+    match decide(&t, Some(Method::Get), url) {
         Decision::Object(o) => (o.route.name.clone(), o.key),
         other => panic!("{url}: {other:?}"),
     }
@@ -68,7 +12,7 @@ fn key(url: &str) -> (String, String) {
 
 fn refused(method: &str, url: &str) -> Refusal {
     let t = table();
-    match decide(&t, method, url) {
+    match decide(&t, Method::from_token(method), url) {
         Decision::Refuse(_, why) => why,
         other => panic!("{url}: {other:?}"),
     }
@@ -115,7 +59,11 @@ fn not_ours() {
         "ftp://images.example.com/photos/x",
         "",
     ] {
-        assert_eq!(decide(&t, "GET", url), Decision::NotOurs, "{url}");
+        assert_eq!(
+            decide(&t, Some(Method::Get), url),
+            Decision::NotOurs,
+            "{url}"
+        );
     }
 }
 
@@ -264,7 +212,7 @@ fn allow_listed_params_pass() {
     let t = table();
     match decide(
         &t,
-        "GET",
+        Some(Method::Get),
         "http://images.example.com/photos/thumbs/a?versionId=3",
     ) {
         Decision::Object(o) => assert_eq!(o.params, vec!["versionId=3"]),
@@ -283,7 +231,7 @@ fn allow_listed_params_pass() {
     );
     assert_eq!(refused("GET", &many), Refusal::Query);
     assert!(matches!(
-        decide(&t, "GET", "http://images.example.com/photos/a?"),
+        decide(&t, Some(Method::Get), "http://images.example.com/photos/a?"),
         Decision::Object(_)
     ));
 }
@@ -312,7 +260,7 @@ fn index_documents() {
 #[test]
 fn redirects() {
     let t = table();
-    let red = |url: &str| match decide(&t, "GET", url) {
+    let red = |url: &str| match decide(&t, Some(Method::Get), url) {
         Decision::Redirect(_, status, loc) => (status, loc),
         other => panic!("{url}: {other:?}"),
     };
@@ -345,7 +293,8 @@ fn redirects() {
 
 #[test]
 fn every_awkward_key_maps_back() {
-    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/awkward-keys.txt");
+    let data =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/awkward-keys.txt");
     let text = std::fs::read_to_string(&data).expect("tests/data/awkward-keys.txt");
     for k in text
         .lines()
@@ -377,5 +326,23 @@ fn dot_segments_exactly() {
 fn refusal_index_is_its_place_in_all() {
     for (i, r) in Refusal::ALL.iter().enumerate() {
         assert_eq!(r.index(), i, "{r:?}");
+    }
+}
+
+#[test]
+fn only_exact_get_and_head_are_forwarded_methods() {
+    assert_eq!(Method::from_token("GET"), Some(Method::Get));
+    assert_eq!(Method::from_token("HEAD"), Some(Method::Head));
+    for other in ["get", "Head", "PUT", "POST", "GET ", "", "CONNECT"] {
+        assert_eq!(Method::from_token(other), None, "{other:?}");
+    }
+    assert_eq!(
+        refused("get", "http://images.example.com/photos/a"),
+        Refusal::Method
+    );
+    let t = table();
+    match decide(&t, Some(Method::Head), "http://images.example.com/photos/a") {
+        Decision::Object(o) => assert_eq!(o.method, Method::Head),
+        other => panic!("{other:?}"),
     }
 }

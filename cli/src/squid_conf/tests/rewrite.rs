@@ -233,11 +233,6 @@ fn overrides_make_a_runnable_setup() {
 }
 
 #[test]
-fn the_refused_host_is_the_rewriters() {
-    assert_eq!(REFUSED_HOST, s3squid_helpers::rewrite::REFUSED_HOST);
-}
-
-#[test]
 fn layouts_round_trip_their_names() {
     for l in Layout::ALL {
         assert_eq!(Layout::parse(l.as_str()), Some(l));

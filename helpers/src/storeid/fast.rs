@@ -1,20 +1,26 @@
-//! The store-ID fast path: one pass over the bytes (sixteen at a time, see [`crate::scan`]),
-//! no allocation, for the spelling Squid
-//! sends almost every time — a route's own S3 URL (in its addressing style and scheme),
-//! presigned or not, with its key in the escaped form SDKs write (UTF-8 escapes and `+`
-//! included). Anything else (public URLs, other AWS spellings, upper-case hosts, raw
-//! reserved or non-ASCII bytes, bad escapes, other query parameters, routes that share a
-//! bucket or a host) falls back to [`super::for_url`], and property tests check that the
-//! two always agree.
+//! The store-ID fast path: one pass over the bytes (sixteen at a time, see [`super::scan`]),
+//! no allocation, for the spelling Squid sends almost every time — a route's own S3 URL
+//! (in its addressing style and scheme), presigned or not, with its key in the escaped
+//! form SDKs write (UTF-8 escapes and `+` included). Anything else (public URLs, other AWS
+//! spellings, upper-case hosts, raw reserved or non-ASCII bytes, bad escapes, other query
+//! parameters, routes that share a bucket or a host) falls back to the core's general path,
+//! [`s3map::storeid::for_url`], and property tests check that the two always agree.
+//!
+//! **Exists for one benchmark:** `bench/run`'s helper replay (`bench/replay.py`: 200,000
+//! presigned request lines through s3squid-storeid against Squid's own store-ID helpers),
+//! and the single layout's HIT throughput it drives (`bench/hit.py`); the numbers, the
+//! profile behind each trick and what was tried and dropped are in `docs/PERFORMANCE.md`.
+//! Everything here is reached through [`FastIndex`] alone; what a route's own spelling
+//! is, and when only one route can claim it, is the core's ([`s3map::storeid::own_spellings`]).
 
-use crate::decide::has_dot_segment_bytes;
-use crate::limits::{MAX_INPUT_URL_BYTES, MAX_KEY_BYTES};
-use crate::pct::{hex_val, HEX, KEEP_SLASH as KEEP};
-use crate::route::RouteTable;
-use crate::scan;
+use s3map::decide::has_dot_segment_bytes;
+use s3map::limits::{MAX_INPUT_URL_BYTES, MAX_KEY_BYTES};
+use s3map::pct::{hex_val, HEX_UPPER as HEX, KEEP_IN_KEY as KEEP};
+use s3map::route::RouteTable;
+use s3map::storeid::{for_url, own_spellings, SIGNATURE_PARAMS};
 use wide::u8x16;
 
-use super::SIGNATURE_PARAMS;
+use super::scan;
 
 /// One route's own S3 spelling.
 #[derive(Debug, Clone)]
@@ -91,60 +97,23 @@ const PARAM_HEADS: [([u8; scan::BLOCK], u32); SIGNATURE_PARAMS.len()] = {
 const MAX_UTF8_RUN: usize = 108;
 
 impl FastIndex {
-    /// Indexes the routes whose own S3 spelling only they can claim: no other route shares
-    /// the bucket, no public URL and no other route's S3 spelling in either addressing
-    /// style can name the same host (hosts compared without ports or schemes: the general
-    /// path matches default ports across schemes), and no query parameter is allow-listed.
-    /// The others go the general way. Each entry is then checked against the general path.
+    /// Indexes the routes whose own S3 spelling only they can claim
+    /// ([`own_spellings`]); the others go the general way. Each entry is then checked
+    /// against the general path.
     pub fn new(table: &RouteTable) -> FastIndex {
-        let routes = table.routes();
-        let mut entries: Vec<Entry> = Vec::new();
-        for (i, r) in routes.iter().enumerate() {
-            let shared = routes
-                .iter()
-                .filter(|o| o.endpoint.id == r.endpoint.id && o.bucket == r.bucket)
-                .count()
-                > 1;
-            let authority = r.s3_authority();
-            let virtual_host =
-                |o: &crate::route::Route| format!("{}.{}", o.bucket, o.endpoint.host);
-            let host = match r.addressing {
-                crate::endpoint::Addressing::Virtual => virtual_host(r),
-                crate::endpoint::Addressing::Path => r.endpoint.host.clone(),
-            };
-            let host_clash = routes.iter().enumerate().any(|(j, o)| {
-                o.public.host == host
-                    || (j != i
-                        && (virtual_host(o) == host
-                            // o's path-style URLs on this host: every key of a virtual
-                            // route's host, or this very bucket.
-                            || (o.endpoint.host == host
-                                && (r.addressing == crate::endpoint::Addressing::Virtual
-                                    || o.bucket == r.bucket))))
-            });
-            let id_prefix = format!("{}{}/{}/", super::STORE_ID_PREFIX, r.endpoint.id, r.bucket);
-            // The helper writes IDs unquoted-safe; a prefix that would need escaping (it
-            // cannot, with validated endpoints and buckets) goes the general way.
-            let needs_escaping = id_prefix.bytes().any(|b| matches!(b, b'"' | b'\\'));
-            if shared || host_clash || needs_escaping || !r.allow_query.is_empty() {
-                continue;
-            }
-            let path_prefix = match r.addressing {
-                crate::endpoint::Addressing::Virtual => "/".to_owned(),
-                crate::endpoint::Addressing::Path => format!("/{}/", r.bucket),
-            };
-            entries.push(Entry {
-                prefix: format!("{}://{authority}{path_prefix}", r.endpoint.scheme.as_str())
-                    .into_bytes(),
-                id_len: id_prefix.len(),
+        let mut entries: Vec<Entry> = own_spellings(table)
+            .into_iter()
+            .map(|s| Entry {
+                prefix: s.url_prefix.into_bytes(),
+                id_len: s.id_prefix.len(),
                 id_prefix: {
-                    let mut padded = id_prefix.into_bytes();
+                    let mut padded = s.id_prefix.into_bytes();
                     padded.resize(padded.len().next_multiple_of(scan::BLOCK), 0);
                     padded
                 },
-                key_prefix: crate::pct::encode_path(&r.key_prefix).into_bytes(),
-            });
-        }
+                key_prefix: s.key_prefix.into_bytes(),
+            })
+            .collect();
         entries.sort_by(|a, b| by_len_then_bytes(&a.prefix, &b.prefix));
         entries.dedup_by(|a, b| a.prefix == b.prefix);
         let mut index = FastIndex {
@@ -182,7 +151,7 @@ impl FastIndex {
                         let fast = self
                             .write_id(url.as_bytes(), &mut out)
                             .then(|| String::from_utf8_lossy(&out).into_owned());
-                        fast.is_none() || fast != super::for_url(table, &url)
+                        fast.is_none() || fast != for_url(table, &url)
                     })
                 })
                 .map(|e| e.prefix.clone())
@@ -555,7 +524,7 @@ fn check_utf8(run: &[u8]) -> Option<()> {
         return Some(());
     }
     let s = std::str::from_utf8(run).ok()?;
-    (!crate::decide::has_control(s)).then_some(())
+    (!s3map::decide::has_control(s)).then_some(())
 }
 
 #[cfg(test)]
@@ -657,7 +626,7 @@ mod tests {
                 )
             })
             .collect();
-        let cfg = crate::config::Config::parse(&toml).unwrap();
+        let cfg = s3map::config::Config::parse(&toml).unwrap();
         let table = RouteTable::new(&cfg.routes);
         let index = FastIndex::new(&table);
         for b in buckets {
@@ -670,7 +639,7 @@ mod tests {
                 assert_eq!(answered, url.ends_with(".com/k"), "{url}");
                 if answered {
                     let id = String::from_utf8(out).unwrap();
-                    assert_eq!(Some(id), super::super::for_url(&table, &url), "{url}");
+                    assert_eq!(Some(id), for_url(&table, &url), "{url}");
                 }
             }
         }
@@ -678,7 +647,7 @@ mod tests {
 
     #[test]
     fn urls_up_to_the_limit_and_one_byte_over() {
-        let cfg = crate::config::Config::parse(
+        let cfg = s3map::config::Config::parse(
             "[[route]]\nname = 'p'\npublic = 'http://img.example.com/'\nbucket = 'photos'\n\
              region = 'us-east-1'\nendpoint = 'http://127.0.0.1:9000'\naddressing = 'path'\n",
         )
@@ -688,7 +657,7 @@ mod tests {
         let base = "http://127.0.0.1:9000/photos/a?X-Amz-Security-Token=";
         for len in [MAX_INPUT_URL_BYTES, MAX_INPUT_URL_BYTES + 1] {
             let url = format!("{base}{}", "t".repeat(len - base.len()));
-            let general = super::super::for_url(&table, &url);
+            let general = for_url(&table, &url);
             assert_eq!(general.is_some(), len == MAX_INPUT_URL_BYTES, "{len}");
             let mut out = Vec::new();
             let line = format!("{url} 192.0.2.7/- - GET");
