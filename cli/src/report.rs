@@ -135,26 +135,7 @@ fn not_ours(out: &mut String, cfg: &Config, url: &str) {
 mod tests {
     use super::*;
 
-    const CONFIG: &str = r#"
-[[route]]
-name = "photos"
-public = "http://images.example.com/photos/"
-bucket = "photos"
-region = "us-east-1"
-endpoint = "http://127.0.0.1:9000"
-allow_query = ["versionId"]
-
-[[route]]
-name = "docs"
-public = "https://docs.example.com/"
-bucket = "docs-bucket"
-region = "eu-west-1"
-auth = "none"
-"#;
-
-    fn cfg() -> Config {
-        Config::parse(CONFIG).unwrap()
-    }
+    use s3map::fixtures::config as cfg;
 
     #[test]
     fn explains_an_object() {
@@ -171,16 +152,16 @@ auth = "none"
         assert!(text.contains(
             "store ID:  http://s3.squid.internal/v1/127.0.0.1:9000/photos/a%20b%2Bc.jpg"
         ));
-        let text = explain(&cfg(), "HEAD", "https://docs.example.com/x?");
+        let text = explain(&cfg(), "HEAD", "http://cdn.example.com/x?");
         assert!(text.contains(
-            "S3 URL:    https://docs-bucket.s3.eu-west-1.amazonaws.com/x (sent unsigned"
+            "S3 URL:    https://public-bucket.s3.eu-west-1.amazonaws.com/x (sent unsigned"
         ));
-        assert!(text.contains("store ID:  http://s3.squid.internal/v1/aws/docs-bucket/x"));
+        assert!(text.contains("store ID:  http://s3.squid.internal/v1/aws/public-bucket/x"));
         assert!(text.contains("mapped by: s3squid-icap, or s3squid-rewrite"));
         let text = explain(
             &cfg(),
             "GET",
-            "http://images.example.com/photos/k?versionId=7",
+            "http://images.example.com/photos/thumbs/k?versionId=7",
         );
         assert!(text.contains("query:     versionId=7 (passed to S3)"));
         assert!(text.contains(";versionId=7"));
@@ -212,6 +193,6 @@ auth = "none"
     #[test]
     fn check_ok_counts_routes() {
         // Problems are printed by s3map::cli::config_report, tested there.
-        assert_eq!(check_ok(&cfg()), "ok: 2 routes");
+        assert_eq!(check_ok(&cfg()), "ok: 6 routes");
     }
 }

@@ -51,34 +51,7 @@ pub fn decide_rewrite(table: &RouteTable, req: &Request<'_>) -> Reply {
 mod tests {
     use super::*;
     use crate::protocol::parse_line;
-    use s3map::config::Config;
-
-    fn table() -> RouteTable {
-        let c = Config::parse(
-            r#"
-[[route]]
-name = "public"
-public = "http://cdn.example.com/"
-bucket = "public-bucket"
-region = "eu-west-1"
-auth = "none"
-index = "index.html"
-[[route.redirect]]
-from = "old.html"
-to = "/new.html"
-status = 302
-
-[[route]]
-name = "private"
-public = "http://images.example.com/photos/"
-bucket = "photos"
-region = "us-east-1"
-endpoint = "http://127.0.0.1:9000"
-"#,
-        )
-        .unwrap();
-        RouteTable::new(&c.routes)
-    }
+    use s3map::fixtures::routes as table;
 
     fn reply(line: &str) -> Reply {
         decide_rewrite(&table(), &parse_line(line.as_bytes()).unwrap())

@@ -66,13 +66,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn rule() -> StoreIdRule {
-        let cfg = s3map::config::Config::parse(
-            "[[route]]\nname='p'\npublic='http://images.example.com/photos/'\nbucket='photos'\n\
-             region='us-east-1'\nendpoint='http://127.0.0.1:9000'\naddressing='path'\n\
-             [[route]]\nname='a'\npublic='http://img.example.com/'\nbucket='acme'\nregion='us-east-1'\n",
-        )
-        .unwrap();
-        StoreIdRule::new(RouteTable::new(&cfg.routes))
+        StoreIdRule::new(s3map::fixtures::routes())
     }
 
     /// Whatever the raw fast path answers for `line` is what parsing it and the general
@@ -91,7 +85,7 @@ mod tests {
         true
     }
 
-    const PRESIGNED: &str = "17 https://acme.s3.us-east-1.amazonaws.com/dir/a%20b+%E6%97%A5.jpg?\
+    const PRESIGNED: &str = "17 https://photos.s3.us-east-1.amazonaws.com/dir/a%20b+%E6%97%A5.jpg?\
         X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIA%2F20261126%2Fus-east-1%2Fs3%2F\
         aws4_request&X-Amz-Date=20261126T000000Z&X-Amz-Expires=300&X-Amz-SignedHeaders=host&\
         X-Amz-Signature=00ff 192.0.2.7/192.0.2.7 - GET myip=10.0.0.1 myport=3128";
@@ -129,11 +123,11 @@ mod tests {
         let mut rule = rule();
         let sig = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIA%2F20261126%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20261126T000000Z&X-Amz-Expires=300&X-Amz-SignedHeaders=host&X-Amz-Signature=00ff";
         let urls = [
-            format!("https://acme.s3.us-east-1.amazonaws.com/a%20b/%E6%97%A5+c.jpg?{sig}"),
+            format!("https://photos.s3.us-east-1.amazonaws.com/a%20b/%E6%97%A5+c.jpg?{sig}"),
             format!("http://127.0.0.1:9000/photos/x/y.txt?{sig}"),
             "http://127.0.0.1:9000/photos/x/y.txt".to_owned(),
             "http://images.example.com/photos/q%22uote".to_owned(),
-            format!("https://acme.s3.us-east-1.amazonaws.com/a?{sig}&acl"),
+            format!("https://photos.s3.us-east-1.amazonaws.com/a?{sig}&acl"),
             "http://elsewhere.example.com/x".to_owned(),
         ];
         let mut fast_answers = 0;

@@ -8,23 +8,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-const CONFIG: &str = r#"
-[[route]]
-name = "photos"
-public = "http://images.example.com/photos/"
-bucket = "photos"
-region = "us-east-1"
-endpoint = "http://127.0.0.1:9000"
-addressing = "path"
-
-[[route]]
-name = "public"
-public = "http://cdn.example.com/"
-bucket = "open-bucket"
-region = "us-east-1"
-endpoint = "http://127.0.0.1:9001"
-auth = "none"
-"#;
+/// The shared test route table (`tests/data/routes.toml`).
+const CONFIG: &str = s3map::fixtures::ROUTES_TOML;
 
 struct Run {
     stdout: String,
@@ -164,7 +149,7 @@ fn rewrite_answers_per_route() {
     assert_eq!(
         r.stdout.lines().collect::<Vec<_>>(),
         [
-            "1 OK rewrite-url=\"http://127.0.0.1:9001/open-bucket/a%2Bb.txt\"",
+            "1 OK rewrite-url=\"https://public-bucket.s3.eu-west-1.amazonaws.com/a%2Bb.txt\"",
             "2 ERR",
             "3 OK rewrite-url=\"http://refused.s3squid.invalid/403\"",
             "4 OK rewrite-url=\"http://refused.s3squid.invalid/405\"",
