@@ -421,7 +421,7 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
             p.no_positionals(topic)?;
             let state_dir = PathBuf::from(
                 p.take("--state-dir")
-                    .unwrap_or_else(|| s3map::lastgood::DEFAULT_STATE_DIR.to_owned()),
+                    .unwrap_or_else(|| s3squid_startup::lastgood::DEFAULT_STATE_DIR.to_owned()),
             );
             Ok(Command::Revert {
                 config: p.config(),

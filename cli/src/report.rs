@@ -210,7 +210,7 @@ auth = "none"
 
     #[test]
     fn check_ok_counts_routes() {
-        // Problems are printed by s3map::cli::config_report, tested there.
+        // Problems are printed by s3squid_startup::config_report, tested there.
         assert_eq!(check_ok(&cfg()), "ok: 2 routes");
     }
 }

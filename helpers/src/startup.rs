@@ -4,9 +4,11 @@
 //! (`<state-dir>/last-good.toml`, kept by s3squid-icap), or, with none, answer `BH` to
 //! every line; either way it says why on stderr, once.
 
-use s3map::cli::{config_report, parse_args, Parsed, EXIT_CONFIG};
+use s3squid_startup::args::{parse_args, Parsed};
+use s3squid_startup::lastgood::load_or_last_good;
+use s3squid_startup::{config_report, EXIT_CONFIG};
+
 use s3map::config::Config;
-use s3map::lastgood::load_or_last_good;
 
 /// What `main` should do.
 pub enum Start {
@@ -49,7 +51,8 @@ pub fn start(name: &str, help: &str) -> Start {
         .target(env_logger::Target::Stderr)
         .init();
     if args.check {
-        let config = Config::load(&args.config).map_err(|e| config_report(&args.config, &e));
+        let config =
+            s3squid_startup::load(&args.config).map_err(|e| config_report(&args.config, &e));
         return Start::Exit(match &config {
             Ok(c) => {
                 println!("{}: ok, {} route(s)", args.config.display(), c.routes.len());

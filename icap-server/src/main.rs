@@ -4,9 +4,10 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use s3map::cli::{config_report, parse_args, CommonArgs, Parsed, EXIT_CONFIG};
 use s3map::config::Config;
 use s3squid_icap::reload::Reloader;
+use s3squid_startup::args::{parse_args, CommonArgs, Parsed};
+use s3squid_startup::{config_report, EXIT_CONFIG};
 
 const HELP: &str =
     "s3squid-icap: ICAP REQMOD service that maps public URLs to S3 objects and presigns them
@@ -44,7 +45,7 @@ fn main() -> ExitCode {
         }
     };
     init_logging(&args);
-    let (config, text) = match Config::load_text(&args.config) {
+    let (config, text) = match s3squid_startup::load_text(&args.config) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("{}", config_report(&args.config, &e));

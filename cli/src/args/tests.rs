@@ -277,7 +277,7 @@ fn revert_arguments() {
         parse(&args("revert")),
         Ok(Command::Revert {
             config: s3map::config::DEFAULT_CONFIG_PATH.into(),
-            state_dir: s3map::lastgood::DEFAULT_STATE_DIR.into()
+            state_dir: s3squid_startup::lastgood::DEFAULT_STATE_DIR.into()
         })
     );
     assert!(parse(&args("revert extra")).is_err());

@@ -1,14 +1,11 @@
-//! The command-line surface every s3squid program shares: `--config PATH` (default
+//! The command-line surface the daemons share: `--config PATH` (default
 //! [`DEFAULT_CONFIG_PATH`]), `--check`, `--log-level LEVEL`, `--state-dir DIR`, `--help`,
 //! `--version`.
 //! Pure: takes the arguments, returns what they ask for.
 
 use std::path::PathBuf;
 
-use crate::config::{ConfigError, DEFAULT_CONFIG_PATH};
-
-/// Exit code for a bad configuration or bad arguments (`EX_USAGE`, as linkerd uses).
-pub const EXIT_CONFIG: u8 = 64;
+use s3map::config::DEFAULT_CONFIG_PATH;
 
 /// Parsed common arguments.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,22 +74,6 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Parsed, Stri
     Ok(Parsed::Run(out))
 }
 
-/// The operator-facing report of a configuration error: one problem per line, each
-/// prefixed with the file (and line, when known).
-pub fn config_report(path: &std::path::Path, err: &ConfigError) -> String {
-    match err {
-        ConfigError::Invalid { problems } => problems
-            .iter()
-            .map(|p| match p.line {
-                Some(l) => format!("{}:{l}: {}", path.display(), p.message),
-                None => format!("{}: {}", path.display(), p.message),
-            })
-            .collect::<Vec<_>>()
-            .join("\n"),
-        other => other.to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,34 +107,5 @@ mod tests {
         assert!(p(&["--config"]).is_err());
         assert!(p(&["--bogus"]).is_err());
         assert!(p(&["--log-level", "loud"]).is_err());
-    }
-
-    #[test]
-    fn report_has_path_and_lines() {
-        let err = crate::config::Config::parse("[icap]\nlisten = 'x'\n").unwrap_err();
-        let r = config_report(std::path::Path::new("/etc/s.toml"), &err);
-        assert_eq!(
-            r.lines().next().unwrap(),
-            "/etc/s.toml:2: icap.listen \"x\" is not IP:PORT"
-        );
-        // Every problem of a config with several carries the path and its line.
-        let err = crate::config::Config::parse("[[route]]\nname = \"a\"\n").unwrap_err();
-        let r = config_report(std::path::Path::new("/etc/x.toml"), &err);
-        assert!(r.lines().count() > 1, "{r}");
-        for l in r.lines() {
-            let line_no = l
-                .strip_prefix("/etc/x.toml:")
-                .and_then(|r| r.split(':').next());
-            assert!(line_no.is_some_and(|n| n.parse::<u32>().is_ok()), "{l}");
-        }
-        // A file that cannot be read: one line that says so.
-        let path = std::path::Path::new("/nonexistent/s3squid.toml");
-        let err = crate::config::Config::load(path).unwrap_err();
-        let r = config_report(path, &err);
-        assert_eq!(r.lines().count(), 1);
-        assert!(
-            r.starts_with("cannot read /nonexistent/s3squid.toml: "),
-            "{r}"
-        );
     }
 }
