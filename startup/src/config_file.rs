@@ -70,5 +70,20 @@ pub fn config_report(path: &Path, err: &LoadError) -> String {
     }
 }
 
+/// `--check`: loads `path` and prints `PATH: ok, N route(s)` on stdout, or every problem
+/// on stderr; returns the exit code (0 or [`crate::EXIT_CONFIG`]).
+pub fn check(path: &Path) -> u8 {
+    match load(path) {
+        Ok(c) => {
+            println!("{}: ok, {} route(s)", path.display(), c.routes.len());
+            0
+        }
+        Err(e) => {
+            eprintln!("{}", config_report(path, &e));
+            crate::EXIT_CONFIG
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests;

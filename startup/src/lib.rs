@@ -1,7 +1,10 @@
 //! What every s3squid program does before its work, in one place they share:
 //!
-//! - [`args`]: the daemons' common arguments;
-//! - [`config_file`]: reading the configuration file (bounded) and reporting its problems;
+//! - [`args`]: the daemons' common arguments (`--config`, `--check`, `--log-level`,
+//!   `--state-dir`, `--help`, `--version`), parsed by clap, which `s3squid` uses too;
+//! - [`logging`]: the stderr logger, at each program's default level;
+//! - [`config_file`]: reading the configuration file (bounded), reporting its problems,
+//!   `--check`;
 //! - [`lastgood`]: the last good and previous copies of the configuration.
 //!
 //! [`s3map`] stays the pure model: it parses configuration text, and this crate brings the
@@ -12,8 +15,9 @@
 pub mod args;
 pub mod config_file;
 pub mod lastgood;
+pub mod logging;
 
-pub use config_file::{config_report, load, load_text, LoadError};
+pub use config_file::{check, config_report, load, load_text, LoadError};
 
 /// Exit code for a bad configuration or bad arguments (`EX_USAGE`, as linkerd uses).
 pub const EXIT_CONFIG: u8 = 64;
