@@ -40,7 +40,7 @@ fn run(argv: &[String]) -> ExitCode {
         }
     };
     match command {
-        Command::Help(topic) => emit(args::help(topic)),
+        Command::Help(topic) => emit(&args::help(topic)),
         Command::Version => emit(&format!("s3squid {}\n", env!("CARGO_PKG_VERSION"))),
         Command::Check { config } => match load(&config) {
             Ok(cfg) => emit(&format!("{}\n", report::check_ok(&cfg))),
