@@ -1,4 +1,4 @@
-//! The command line, parsed without I/O into a [`Command`].
+//! The command line, parsed by clap without I/O into a [`Command`].
 //!
 //! ```text
 //! s3squid check      [--config PATH]
@@ -12,15 +12,22 @@
 //! s3squid --version
 //! ```
 //!
-//! Options take their value as the next argument or after `=` (`--config=PATH`); only
-//! `--listen` may be given more than once; `--access-log-stdio` takes no value.
+//! Options take their value as the next argument or after `=` (`--config=PATH`), never an
+//! empty one; only `--listen` may be given more than once; `--access-log-stdio` takes no
+//! value. The help texts are in the private `help` module; [`help()`] renders them.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use clap::error::ErrorKind;
+use clap::{CommandFactory as _, Parser};
 use s3map::config::DEFAULT_CONFIG_PATH;
+use s3squid_startup::args::usage_message;
+use s3squid_startup::lastgood::DEFAULT_STATE_DIR;
 
 use crate::squid_conf::{Layout, Overrides, MAX_HELPER_CONCURRENCY};
+
+mod help;
 
 /// What to show help for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,6 +42,21 @@ pub enum Topic {
     SquidConf,
     /// `revert`.
     Revert,
+}
+
+/// Each command's topic and name.
+const COMMANDS: [(Topic, &str); 4] = [
+    (Topic::Check, "check"),
+    (Topic::Explain, "explain"),
+    (Topic::SquidConf, "squid-conf"),
+    (Topic::Revert, "revert"),
+];
+
+fn topic_of(command: &str) -> Option<Topic> {
+    COMMANDS
+        .iter()
+        .find(|(_, n)| *n == command)
+        .map(|(t, _)| *t)
 }
 
 /// A parsed command line.
@@ -94,397 +116,181 @@ impl std::fmt::Display for UsageError {
     }
 }
 
-const MAIN_HELP: &str = "\
-s3squid: the admin command of s3squid (Squid as a hot cache in front of S3)
+/// The whole command line, as clap parses it.
+#[derive(Parser)]
+#[command(
+    name = "s3squid",
+    version,
+    about = help::MAIN_ABOUT,
+    override_usage = help::MAIN_USAGE,
+    after_help = help::MAIN_AFTER,
+    subcommand_required = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Sub,
+}
 
-Usage:
-  s3squid check      [--config PATH]
-  s3squid explain    [--config PATH] [--method METHOD] URL
-  s3squid squid-conf --layout two-tier|single|rewrite [--config PATH] [--out-dir DIR]
-                     [OPTIONS]
-  s3squid revert     [--config PATH] [--state-dir DIR]
-  s3squid help [COMMAND]
+#[derive(clap::Subcommand)]
+enum Sub {
+    #[command(about = help::CHECK_ABOUT, before_help = help::CHECK, help_template = help::COMMAND_TEMPLATE)]
+    Check {
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+    #[command(about = help::EXPLAIN_ABOUT, before_help = help::EXPLAIN, help_template = help::COMMAND_TEMPLATE)]
+    Explain {
+        #[command(flatten)]
+        config: ConfigArg,
+        #[arg(long, value_name = "METHOD", default_value = "GET", value_parser = non_empty,
+              help = "The HTTP method")]
+        method: String,
+        #[arg(value_name = "URL", help = "An absolute http:// or https:// URL")]
+        url: String,
+    },
+    #[command(about = help::SQUID_CONF_ABOUT, before_help = help::SQUID_CONF, help_template = help::COMMAND_TEMPLATE)]
+    SquidConf(SquidConfArgs),
+    #[command(about = help::REVERT_ABOUT, before_help = help::REVERT, help_template = help::COMMAND_TEMPLATE)]
+    Revert {
+        #[command(flatten)]
+        config: ConfigArg,
+        #[arg(long, value_name = "DIR", default_value = DEFAULT_STATE_DIR,
+              help = help::REVERT_STATE_DIR)]
+        state_dir: PathBuf,
+    },
+}
 
-Commands:
-  check       validate the configuration file
-  explain     show what s3squid does with one request URL
-  squid-conf  print the squid.conf files for a layout
-  revert      put back the configuration before the last one s3squid-icap applied
+/// `--config PATH`, which every command takes.
+#[derive(clap::Args)]
+struct ConfigArg {
+    #[arg(long, value_name = "PATH", default_value = DEFAULT_CONFIG_PATH, help = "The configuration file")]
+    config: PathBuf,
+}
 
-Every command reads the configuration file given by --config (default
-/etc/s3squid/s3squid.toml). `s3squid COMMAND --help` describes a command.
+#[derive(clap::Args)]
+struct SquidConfArgs {
+    #[arg(long, value_name = "LAYOUT", hide_possible_values = true, help = help::LAYOUT)]
+    layout: Layout,
+    #[command(flatten)]
+    config: ConfigArg,
+    #[arg(long, value_name = "DIR", help = "Write the files into DIR")]
+    out_dir: Option<PathBuf>,
+    #[arg(long, value_name = "ADDR", value_parser = listen_addr, help = help::LISTEN)]
+    listen: Vec<String>,
+    #[arg(long, value_name = "IP:PORT", value_parser = signer_addr, help = help::SIGNER_LISTEN)]
+    signer_listen: Option<SocketAddr>,
+    #[arg(long, value_name = "DIR", value_parser = squid_path, help = help::STATE_DIR)]
+    state_dir: Option<PathBuf>,
+    #[arg(long, value_name = "CMD", value_parser = command_line, help = help::STOREID_COMMAND)]
+    storeid_command: Option<String>,
+    #[arg(long, value_name = "CMD", value_parser = command_line, help = help::REWRITE_COMMAND)]
+    rewrite_command: Option<String>,
+    #[arg(long, value_name = "USER", value_parser = one_word, help = help::USER)]
+    user: Option<String>,
+    // Negative numbers reach the check, which says what is wrong with them.
+    #[arg(long, value_name = "N", value_parser = concurrency, allow_negative_numbers = true,
+          help = help::CONCURRENCY)]
+    concurrency: Option<u32>,
+    #[arg(long, help = help::ACCESS_LOG_STDIO)]
+    access_log_stdio: bool,
+}
 
-Exit status: 0 success, 64 the configuration is invalid or unreadable, 2 bad usage,
-74 output could not be written.
-";
+/// Layouts as `--layout` values.
+impl clap::ValueEnum for Layout {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Layout::ALL
+    }
 
-const REVERT_HELP: &str = "\
-Usage: s3squid revert [--config PATH] [--state-dir DIR]
-
-s3squid-icap keeps the last configuration it applied and the one before it in its state
-directory (default /var/lib/s3squid: last-good.toml, previous.toml). `revert` validates
-previous.toml and writes it over the configuration file (default
-/etc/s3squid/s3squid.toml), keeping the file it replaces as DIR/reverted-from.toml.
-s3squid-icap notices the change within 2 seconds (or send it SIGHUP); run
-`squid -k reconfigure` so the helpers load it too.
-
-Use it to undo a switch or an edit in one command: flip `signing = \"off\"` or
-`pass_through = true`, and `s3squid revert` puts the previous state back.
-";
-
-const CHECK_HELP: &str = "\
-Usage: s3squid check [--config PATH]
-
-Loads and validates the configuration file (default /etc/s3squid/s3squid.toml), as every
-s3squid program does at start.
-
-Valid: prints `ok: N routes` and exits 0.
-Invalid: prints every problem on stderr, one per line as `PATH:N: message`, and
-exits 64.
-";
-
-const EXPLAIN_HELP: &str = "\
-Usage: s3squid explain [--config PATH] [--method METHOD] URL
-
-Shows what s3squid does with a request for URL (an absolute http:// or https:// URL, as
-Squid's accelerator builds it from the Host header: http://images.example.com/photos/a.jpg):
-
-  not ours    no route's public prefix matches: s3squid-icap leaves the request alone
-              (ICAP 204), s3squid-rewrite and s3squid-storeid answer ERR;
-  refused     the HTTP status and reason s3squid-icap answers with (s3squid-rewrite's
-              refusals become 403); S3 never sees it;
-  S3 object   the route, bucket, key, the unsigned S3 URL (s3squid-icap presigns it for
-              sigv4 routes), which helper maps it, and the store ID the object is cached
-              under.
-
-Options:
-  --config PATH    the configuration file (default /etc/s3squid/s3squid.toml)
-  --method METHOD  the HTTP method (default GET)
-";
-
-const SQUID_CONF_HELP: &str = "\
-Usage: s3squid squid-conf --layout two-tier|single|rewrite [--config PATH] [--out-dir DIR]
-                          [--listen ADDR]... [--signer-listen IP:PORT] [--state-dir DIR]
-                          [--storeid-command CMD] [--rewrite-command CMD] [--user USER]
-                          [--concurrency N] [--access-log-stdio]
-
-Renders the squid.conf files for the routes of the configuration file:
-
-  two-tier  edge.conf (the hot cache, nothing on its hit path) and signer.conf (the
-            signing Squid in front of S3, with s3squid-icap) - recommended;
-  single    squid.conf (one Squid with s3squid-icap and s3squid-storeid);
-  rewrite   squid.conf (one Squid with s3squid-rewrite and s3squid-storeid, no ICAP
-            service) - for auth = \"none\" routes only: nothing signs there, so requests
-            under sigv4 routes fail with a 502.
-
-When a route has auth = \"none\", signer.conf and single's squid.conf run s3squid-rewrite
-too, so that route keeps working while s3squid-icap is down.
-
-Without --out-dir the files go to stdout, each after a `# ==> NAME <==` line. With it
-they are written into DIR (created if missing), replacing files of the same names.
-
-The other options change what is written, so that a script can render a setup that runs
-as it is (paths must not contain whitespace):
-
-Options:
-  --layout two-tier|single|rewrite  which files (required)
-  --config PATH           the configuration file (default /etc/s3squid/s3squid.toml)
-  --out-dir DIR           write the files into DIR
-  --listen ADDR           an http_port of the public Squid (edge, single, rewrite): PORT
-                          or IP:PORT; repeat it for several. Replaces the default, each
-                          port of the routes' http public hosts on all interfaces
-  --signer-listen IP:PORT where the signing Squid listens, and the edge sends its misses
-                          (default 127.0.0.1:3129)
-  --state-dir DIR         each Squid's PID file, logs, cache_dir and coredump_dir under
-                          DIR/edge, DIR/signer or DIR/single (also for rewrite), created
-                          if missing, with a demo-sized cache: at most 256 MB on disk and
-                          64 MB in memory
-  --storeid-command CMD   store_id_program command line (default
-                          /usr/local/bin/s3squid-storeid --config /etc/s3squid/s3squid.toml)
-  --rewrite-command CMD   url_rewrite_program command line wherever s3squid-rewrite runs
-                          (default /usr/local/bin/s3squid-rewrite --config
-                          /etc/s3squid/s3squid.toml); it does not make a layout run it
-  --user USER             cache_effective_user: the user Squid runs as when started as
-                          root (default: not written; Debian's Squid then uses proxy)
-  --concurrency N         concurrency= of both helpers, 0 to 1024 (default 8). With 0,
-                          url_rewrite_timeout is left out: Squid needs concurrency for it
-  --access-log-stdio      write access_log stdio:PATH instead of daemon:PATH, so that each
-                          line is in the file as soon as the request ends (demos, tests)
-";
-
-/// The help text of a topic.
-pub fn help(topic: Topic) -> &'static str {
-    match topic {
-        Topic::Main => MAIN_HELP,
-        Topic::Check => CHECK_HELP,
-        Topic::Explain => EXPLAIN_HELP,
-        Topic::SquidConf => SQUID_CONF_HELP,
-        Topic::Revert => REVERT_HELP,
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.as_str()))
     }
 }
 
-fn usage(topic: Topic, message: impl Into<String>) -> UsageError {
-    UsageError {
-        message: message.into(),
-        topic,
-    }
-}
-
-/// How an option takes its value.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    /// Once at most, with a value.
-    Value,
-    /// Any number of times, each with a value.
-    Repeated,
-    /// Once at most, without a value (`--flag`; `--flag=x` is an error).
-    Flag,
-}
-
-/// The arguments after the command name, split into options and positionals. A flag's
-/// value is the empty string.
-struct Parsed {
-    options: Vec<(&'static str, String)>,
-    positionals: Vec<String>,
-    help: bool,
-}
-
-/// Splits `args` given the options the command accepts.
-fn split(
-    args: &[String],
-    accepted: &[(&'static str, Kind)],
-    topic: Topic,
-) -> Result<Parsed, UsageError> {
-    let mut out = Parsed {
-        options: Vec::new(),
-        positionals: Vec::new(),
-        help: false,
-    };
-    let mut it = args.iter();
-    while let Some(arg) = it.next() {
-        if arg == "--help" || arg == "-h" {
-            out.help = true;
-            continue;
+impl From<Sub> for Command {
+    fn from(sub: Sub) -> Command {
+        match sub {
+            Sub::Check { config } => Command::Check {
+                config: config.config,
+            },
+            Sub::Explain {
+                config,
+                method,
+                url,
+            } => Command::Explain {
+                config: config.config,
+                method,
+                url,
+            },
+            Sub::Revert { config, state_dir } => Command::Revert {
+                config: config.config,
+                state_dir,
+            },
+            Sub::SquidConf(a) => Command::SquidConf {
+                config: a.config.config,
+                layout: a.layout,
+                out_dir: a.out_dir,
+                overrides: Overrides {
+                    listen: a.listen,
+                    signer_listen: a.signer_listen,
+                    state_dir: a.state_dir,
+                    storeid_command: a.storeid_command,
+                    rewrite_command: a.rewrite_command,
+                    user: a.user,
+                    concurrency: a.concurrency,
+                    access_log_stdio: a.access_log_stdio,
+                },
+            },
         }
-        if !arg.starts_with('-') || arg == "-" {
-            out.positionals.push(arg.clone());
-            continue;
-        }
-        let (name, inline) = match arg.split_once('=') {
-            Some((n, v)) => (n, Some(v.to_owned())),
-            None => (arg.as_str(), None),
-        };
-        let Some(&(known, kind)) = accepted.iter().find(|(a, _)| *a == name) else {
-            return Err(usage(topic, format!("unknown option {name}")));
-        };
-        if kind != Kind::Repeated && out.options.iter().any(|(n, _)| *n == known) {
-            return Err(usage(topic, format!("{known} is given twice")));
-        }
-        if kind == Kind::Flag {
-            if inline.is_some() {
-                return Err(usage(topic, format!("{known} takes no value")));
-            }
-            out.options.push((known, String::new()));
-            continue;
-        }
-        let value = match inline {
-            Some(v) => v,
-            None => it
-                .next()
-                .cloned()
-                .ok_or_else(|| usage(topic, format!("{known} needs a value")))?,
-        };
-        if value.is_empty() {
-            return Err(usage(topic, format!("{known} needs a non-empty value")));
-        }
-        out.options.push((known, value));
-    }
-    Ok(out)
-}
-
-impl Parsed {
-    fn take(&mut self, name: &str) -> Option<String> {
-        let i = self.options.iter().position(|(n, _)| *n == name)?;
-        Some(self.options.remove(i).1)
-    }
-
-    /// Every value of a repeated option, in order.
-    fn take_all(&mut self, name: &str) -> Vec<String> {
-        let mut values = Vec::new();
-        while let Some(v) = self.take(name) {
-            values.push(v);
-        }
-        values
-    }
-
-    /// A value checked by `check`, which says what is wrong.
-    fn take_checked<T>(
-        &mut self,
-        name: &str,
-        topic: Topic,
-        check: impl Fn(&str) -> Result<T, String>,
-    ) -> Result<Option<T>, UsageError> {
-        self.take(name)
-            .map(|v| check(&v).map_err(|why| usage(topic, format!("{name} {v:?}: {why}"))))
-            .transpose()
-    }
-
-    fn config(&mut self) -> PathBuf {
-        PathBuf::from(
-            self.take("--config")
-                .unwrap_or_else(|| DEFAULT_CONFIG_PATH.to_owned()),
-        )
-    }
-
-    fn no_positionals(&self, topic: Topic) -> Result<(), UsageError> {
-        match self.positionals.first() {
-            Some(extra) => Err(usage(topic, format!("unexpected argument {extra:?}"))),
-            None => Ok(()),
-        }
-    }
-}
-
-fn topic_of(command: &str) -> Option<Topic> {
-    match command {
-        "check" => Some(Topic::Check),
-        "explain" => Some(Topic::Explain),
-        "squid-conf" => Some(Topic::SquidConf),
-        "revert" => Some(Topic::Revert),
-        _ => None,
     }
 }
 
 /// Parses the arguments after the program name.
 pub fn parse(args: &[String]) -> Result<Command, UsageError> {
-    let Some((command, rest)) = args.split_first() else {
-        return Err(usage(Topic::Main, "no command given"));
-    };
-    match command.as_str() {
-        "--help" | "-h" => return Ok(Command::Help(Topic::Main)),
-        "--version" | "-V" => return Ok(Command::Version),
-        "help" => {
-            return match rest {
-                [] => Ok(Command::Help(Topic::Main)),
-                [c] => topic_of(c)
-                    .map(Command::Help)
-                    .ok_or_else(|| usage(Topic::Main, format!("unknown command {c:?}"))),
-                _ => Err(usage(Topic::Main, "help takes at most one command")),
-            };
-        }
-        _ => {}
-    }
-    let Some(topic) = topic_of(command) else {
-        return Err(usage(Topic::Main, format!("unknown command {command:?}")));
-    };
-    match topic {
-        Topic::Check => {
-            let mut p = split(rest, &[("--config", Kind::Value)], topic)?;
-            if p.help {
-                return Ok(Command::Help(topic));
+    let argv = std::iter::once("s3squid").chain(args.iter().map(String::as_str));
+    // The command the line names, if any: the topic of its help and of its errors.
+    let named = args.first().and_then(|c| topic_of(c));
+    match Cli::try_parse_from(argv) {
+        Ok(cli) => Ok(cli.command.into()),
+        Err(e) => match e.kind() {
+            ErrorKind::DisplayVersion => Ok(Command::Version),
+            ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand | ErrorKind::MissingSubcommand => {
+                Err(UsageError {
+                    message: "no command given".to_owned(),
+                    topic: Topic::Main,
+                })
             }
-            p.no_positionals(topic)?;
-            Ok(Command::Check { config: p.config() })
-        }
-        Topic::Explain => {
-            let mut p = split(
-                rest,
-                &[("--config", Kind::Value), ("--method", Kind::Value)],
-                topic,
-            )?;
-            if p.help {
-                return Ok(Command::Help(topic));
-            }
-            let url = match p.positionals.as_slice() {
-                [url] => url.clone(),
-                [] => return Err(usage(topic, "explain needs a URL")),
-                [_, extra, ..] => {
-                    return Err(usage(topic, format!("unexpected argument {extra:?}")))
-                }
-            };
-            let method = p.take("--method").unwrap_or_else(|| "GET".to_owned());
-            Ok(Command::Explain {
-                config: p.config(),
-                method,
-                url,
-            })
-        }
-        Topic::SquidConf => squid_conf(rest),
-        Topic::Revert => {
-            let mut p = split(
-                rest,
-                &[("--config", Kind::Value), ("--state-dir", Kind::Value)],
-                topic,
-            )?;
-            if p.help {
-                return Ok(Command::Help(topic));
-            }
-            p.no_positionals(topic)?;
-            let state_dir = PathBuf::from(
-                p.take("--state-dir")
-                    .unwrap_or_else(|| s3map::lastgood::DEFAULT_STATE_DIR.to_owned()),
-            );
-            Ok(Command::Revert {
-                config: p.config(),
-                state_dir,
-            })
-        }
-        Topic::Main => Err(usage(Topic::Main, "no command given")),
+            ErrorKind::DisplayHelp => Ok(Command::Help(match args {
+                [h, c, ..] if h == "help" => topic_of(c).unwrap_or(Topic::Main),
+                _ => named.unwrap_or(Topic::Main),
+            })),
+            _ => Err(UsageError {
+                message: usage_message(&e),
+                topic: named.unwrap_or(Topic::Main),
+            }),
+        },
     }
 }
 
-/// The options of `squid-conf`.
-const SQUID_CONF_OPTIONS: [(&str, Kind); 11] = [
-    ("--config", Kind::Value),
-    ("--layout", Kind::Value),
-    ("--out-dir", Kind::Value),
-    ("--listen", Kind::Repeated),
-    ("--signer-listen", Kind::Value),
-    ("--state-dir", Kind::Value),
-    ("--storeid-command", Kind::Value),
-    ("--rewrite-command", Kind::Value),
-    ("--user", Kind::Value),
-    ("--concurrency", Kind::Value),
-    ("--access-log-stdio", Kind::Flag),
-];
+/// The help text of a topic, as `--help` shows it.
+pub fn help(topic: Topic) -> String {
+    let mut cli = Cli::command();
+    // Builds the subcommands too, so that their usage lines start with `s3squid`.
+    cli.build();
+    let name = COMMANDS.iter().find(|(t, _)| *t == topic).map(|(_, n)| *n);
+    let text = match name.and_then(|n| cli.find_subcommand_mut(n)) {
+        Some(command) => command.render_help(),
+        None => cli.render_help(),
+    };
+    format!("{}\n", text.to_string().trim_end())
+}
 
-fn squid_conf(rest: &[String]) -> Result<Command, UsageError> {
-    let topic = Topic::SquidConf;
-    let mut p = split(rest, &SQUID_CONF_OPTIONS, topic)?;
-    if p.help {
-        return Ok(Command::Help(topic));
+/// A value given as `--opt=` is not a value.
+fn non_empty(s: &str) -> Result<String, String> {
+    if s.is_empty() {
+        Err("is empty".to_owned())
+    } else {
+        Ok(s.to_owned())
     }
-    p.no_positionals(topic)?;
-    let layout = match p.take("--layout") {
-        None => return Err(usage(topic, "--layout two-tier|single|rewrite is required")),
-        Some(l) => Layout::parse(&l).ok_or_else(|| {
-            usage(
-                topic,
-                format!("unknown layout {l:?}: use two-tier, single or rewrite"),
-            )
-        })?,
-    };
-    let mut listen = Vec::new();
-    for addr in p.take_all("--listen") {
-        listen.push(
-            listen_addr(&addr).map_err(|why| usage(topic, format!("--listen {addr:?}: {why}")))?,
-        );
-    }
-    let overrides = Overrides {
-        listen,
-        signer_listen: p.take_checked("--signer-listen", topic, signer_addr)?,
-        state_dir: p.take_checked("--state-dir", topic, squid_path)?,
-        storeid_command: p.take_checked("--storeid-command", topic, command_line)?,
-        rewrite_command: p.take_checked("--rewrite-command", topic, command_line)?,
-        user: p.take_checked("--user", topic, one_word)?,
-        concurrency: p.take_checked("--concurrency", topic, concurrency)?,
-        access_log_stdio: p.take("--access-log-stdio").is_some(),
-    };
-    Ok(Command::SquidConf {
-        config: p.config(),
-        layout,
-        out_dir: p.take("--out-dir").map(PathBuf::from),
-        overrides,
-    })
 }
 
 /// A value squid.conf takes as one word.
@@ -492,7 +298,7 @@ fn one_word(s: &str) -> Result<String, String> {
     if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
         Err("must not contain whitespace".to_owned())
     } else {
-        Ok(s.to_owned())
+        non_empty(s)
     }
 }
 

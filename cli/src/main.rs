@@ -6,10 +6,11 @@ use std::io::Write as _;
 use std::path::Path;
 use std::process::ExitCode;
 
-use s3map::cli::EXIT_CONFIG;
 use s3map::config::Config;
 use s3squid::args::{self, Command};
 use s3squid::{report, squid_conf};
+use s3squid_startup::lastgood::{write_atomic, PREVIOUS};
+use s3squid_startup::{config_report, EXIT_CONFIG};
 
 /// Bad command line (as most command-line parsers do).
 const EXIT_USAGE: u8 = 2;
@@ -39,7 +40,7 @@ fn run(argv: &[String]) -> ExitCode {
         }
     };
     match command {
-        Command::Help(topic) => emit(args::help(topic)),
+        Command::Help(topic) => emit(&args::help(topic)),
         Command::Version => emit(&format!("s3squid {}\n", env!("CARGO_PKG_VERSION"))),
         Command::Check { config } => match load(&config) {
             Ok(cfg) => emit(&format!("{}\n", report::check_ok(&cfg))),
@@ -106,8 +107,8 @@ fn create_dirs(dirs: &[std::path::PathBuf]) -> Result<(), ExitCode> {
 
 /// Loads the config, or prints every problem and returns the exit code.
 fn load(path: &Path) -> Result<Config, ExitCode> {
-    Config::load(path).map_err(|e| {
-        eprintln!("{}", s3map::cli::config_report(path, &e));
+    s3squid_startup::load(path).map_err(|e| {
+        eprintln!("{}", config_report(path, &e));
         ExitCode::from(EXIT_CONFIG)
     })
 }
@@ -144,14 +145,13 @@ fn write_files(dir: &Path, files: &[(String, String)]) -> ExitCode {
 
 /// `s3squid revert`: validates `previous.toml` and writes it over the config file.
 fn revert(config: &std::path::Path, state_dir: &std::path::Path) -> ExitCode {
-    use s3map::lastgood::{write_atomic, PREVIOUS};
     let previous = state_dir.join(PREVIOUS);
-    let (cfg, text) = match s3map::config::Config::load_text(&previous) {
+    let (cfg, text) = match s3squid_startup::load_text(&previous) {
         Ok(c) => c,
         Err(e) => {
             eprintln!(
                 "s3squid: nothing to revert to: {}",
-                s3map::cli::config_report(&previous, &e)
+                config_report(&previous, &e)
             );
             return ExitCode::from(EXIT_CONFIG);
         }

@@ -1,34 +1,42 @@
-//! What every helper does before its loop: arguments, logging, configuration. A helper
-//! never exits because of its configuration (Squid exits if helpers die too fast after a
-//! start, docs/design.md#helper-protocol): a broken or missing config makes it serve the last good one
-//! (`<state-dir>/last-good.toml`, kept by s3squid-icap), or, with none, answer `BH` to
-//! every line; either way it says why on stderr, once.
+//! What every helper does before its loop: arguments, logging, configuration, through
+//! [`s3squid_startup`]. A helper never exits because of its configuration (Squid exits if
+//! helpers die too fast after a start, docs/design.md#helper-protocol): a broken or missing
+//! config makes it serve the last good one (`<state-dir>/last-good.toml`, kept by
+//! s3squid-icap), or, with none, answer `BH` to every line; bad arguments make it answer
+//! `BH` to every line. Either way it says why on stderr, once. Only `--help`, `--version`
+//! and `--check` (with bad arguments or not) exit.
 
-use s3map::cli::{config_report, parse_args, Parsed, EXIT_CONFIG};
+use s3squid_startup::args::{Invocation, LogDefaults, LogLevel, Program};
+use s3squid_startup::lastgood::load_or_last_good;
+use s3squid_startup::{config_report, logging, EXIT_CONFIG};
+
 use s3map::config::Config;
-use s3map::lastgood::load_or_last_good;
+
+/// How the helpers log: `warn`, without timestamps (cache.log has its own).
+pub const HELPER_LOG: LogDefaults = LogDefaults {
+    level: LogLevel::Warn,
+    timestamps: false,
+};
 
 /// What `main` should do.
 pub enum Start {
     /// Run the loop with this config, or answer `BH message` to every line.
     Serve(Result<Config, String>),
-    /// Exit now with this code (`--help`, `--version`, `--check`, bad arguments).
+    /// Exit now with this code (`--help`, `--version`, `--check`, bad arguments with
+    /// `--check`).
     Exit(u8),
 }
 
-/// Parses arguments, sets up logging (stderr, Squid puts it in cache.log; default `warn`,
-/// `--log-level` or `S3SQUID_LOG` to change) and loads the config.
-pub fn start(name: &str, help: &str) -> Start {
-    let argv: Vec<String> = std::env::args().skip(1).collect();
+/// Parses arguments, sets up logging (stderr, Squid puts it in cache.log; `program`'s
+/// default level, `--log-level` or `S3SQUID_LOG` to change) and loads the config.
+pub fn start(program: &Program) -> Start {
+    let name = program.name;
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
     let asked_check = argv.iter().any(|a| a == "--check");
-    let args = match parse_args(argv) {
-        Ok(Parsed::Run(a)) => a,
-        Ok(Parsed::Help) => {
-            println!("{help}");
-            return Start::Exit(0);
-        }
-        Ok(Parsed::Version) => {
-            println!("{name} {}", env!("CARGO_PKG_VERSION"));
+    let args = match program.parse(argv) {
+        Ok(Invocation::Run(a)) => a,
+        Ok(Invocation::Print(text)) => {
+            print!("{text}");
             return Start::Exit(0);
         }
         Err(e) => {
@@ -37,29 +45,12 @@ pub fn start(name: &str, help: &str) -> Start {
             if asked_check {
                 return Start::Exit(EXIT_CONFIG);
             }
-            return Start::Serve(Err(format!("{name}: {e}")));
+            return Start::Serve(Err(format!("{name}: {}", e.message)));
         }
     };
-    let env = env_logger::Env::new().filter_or("S3SQUID_LOG", "warn");
-    let mut b = env_logger::Builder::from_env(env);
-    if let Some(l) = &args.log_level {
-        b.parse_filters(l);
-    }
-    b.format_timestamp(None)
-        .target(env_logger::Target::Stderr)
-        .init();
+    logging::init(program.log, args.log_level);
     if args.check {
-        let config = Config::load(&args.config).map_err(|e| config_report(&args.config, &e));
-        return Start::Exit(match &config {
-            Ok(c) => {
-                println!("{}: ok, {} route(s)", args.config.display(), c.routes.len());
-                0
-            }
-            Err(report) => {
-                eprintln!("{report}");
-                EXIT_CONFIG
-            }
-        });
+        return Start::Exit(s3squid_startup::check(&args.config));
     }
     match load_or_last_good(&args.config, &args.state_dir) {
         Ok((config, _, None)) => Start::Serve(Ok(config)),
@@ -88,11 +79,11 @@ pub fn start(name: &str, help: &str) -> Start {
 /// (or `BH message` for every line when the config is unusable). Exits 0 on stdin EOF and
 /// quietly on a stdout write error.
 pub fn serve<R: crate::runner::Rule>(
-    name: &str,
-    help: &str,
+    program: &Program,
     rule: fn(s3map::route::RouteTable) -> R,
 ) -> std::process::ExitCode {
-    let config = match start(name, help) {
+    let name = program.name;
+    let config = match start(program) {
         Start::Exit(code) => return std::process::ExitCode::from(code),
         Start::Serve(c) => c,
     };

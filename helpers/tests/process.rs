@@ -184,6 +184,64 @@ fn broken_or_missing_config_answers_bh_and_never_exits_early() {
     }
 }
 
+/// Bad arguments from squid.conf are a broken configuration too: BH for every line, the
+/// reason on stderr, exit 0 at EOF. Only with `--check` do they exit (64).
+#[test]
+fn bad_arguments_answer_bh_and_never_exit_early() {
+    for bin in [STOREID, REWRITE] {
+        let r = run(
+            bin,
+            Some(CONFIG),
+            b"1 http://images.example.com/photos/a
+http://x/
+",
+            &["--bogus"],
+        );
+        assert_eq!(r.code, Some(0), "{bin}");
+        let lines: Vec<_> = r.stdout.lines().collect();
+        assert_eq!(lines.len(), 2, "{bin}: {lines:?}");
+        for (line, start) in lines.iter().zip(["1 BH message=\"", "BH message=\""]) {
+            assert!(
+                line.starts_with(start) && line.contains("--bogus"),
+                "{lines:?}"
+            );
+        }
+        assert!(r.stderr.contains("--bogus"), "{bin}: {}", r.stderr);
+
+        let r = run(bin, Some(CONFIG), b"", &["--bogus", "--check"]);
+        assert_eq!(
+            (r.code, r.stdout.as_str()),
+            (Some(64), ""),
+            "{bin}: {}",
+            r.stderr
+        );
+    }
+}
+
+/// `--help`, `--version` and `--check` print and exit; nothing else does.
+#[test]
+fn help_version_and_check_exit() {
+    for (bin, name) in [(STOREID, "s3squid-storeid"), (REWRITE, "s3squid-rewrite")] {
+        for flag in ["--help", "-h"] {
+            let r = run(bin, Some(CONFIG), b"", &[flag]);
+            assert_eq!(r.code, Some(0), "{bin} {flag}");
+            assert!(r.stdout.starts_with(&format!("{name}: ")), "{}", r.stdout);
+            assert!(r.stdout.contains("--log-level <LEVEL>"), "{}", r.stdout);
+        }
+        let r = run(bin, Some(CONFIG), b"", &["--version"]);
+        assert_eq!(
+            (r.code, r.stdout),
+            (Some(0), format!("{name} {}\n", env!("CARGO_PKG_VERSION")))
+        );
+        let r = run(bin, Some(CONFIG), b"", &["--check"]);
+        assert_eq!(r.code, Some(0), "{bin}: {}", r.stderr);
+        assert!(r.stdout.ends_with(": ok, 6 route(s)\n"), "{}", r.stdout);
+        let r = run(bin, Some("[[route]]\nname = 1\n"), b"", &["--check"]);
+        assert_eq!(r.code, Some(64), "{bin}");
+        assert!(r.stderr.contains("s3squid.toml:2: "), "{}", r.stderr);
+    }
+}
+
 /// A write error on stdout (Squid went away) ends the helper quietly, while its stdin is
 /// still open (so it is the write error that ends it, not EOF).
 ///

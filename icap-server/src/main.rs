@@ -4,61 +4,56 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use s3map::cli::{config_report, parse_args, CommonArgs, Parsed, EXIT_CONFIG};
 use s3map::config::Config;
 use s3squid_icap::reload::Reloader;
+use s3squid_startup::args::{CommonArgs, Invocation, LogDefaults, LogLevel, Program};
+use s3squid_startup::{config_report, logging, EXIT_CONFIG};
 
-const HELP: &str =
-    "s3squid-icap: ICAP REQMOD service that maps public URLs to S3 objects and presigns them
-
-usage: s3squid-icap [--config PATH] [--check] [--log-level LEVEL] [--state-dir DIR]
-
-  --config PATH      configuration file (default /etc/s3squid/s3squid.toml)
-  --check            validate the configuration, print every problem, exit 0 or 64
-  --log-level LEVEL  error|warn|info|debug|trace (default info, or S3SQUID_LOG)
-  --state-dir DIR    where the last good and previous configurations are kept
-                     (default /var/lib/s3squid; `s3squid revert` restores the previous)
-
+const PROGRAM: Program = Program {
+    name: "s3squid-icap",
+    version: env!("CARGO_PKG_VERSION"),
+    about:
+        "s3squid-icap: ICAP REQMOD service that maps public URLs to S3 objects and presigns them",
+    description: "\
 Reloads the configuration on SIGHUP and when the file changes; an invalid file is
-rejected (logged, counted) and the running configuration keeps serving.
+rejected (logged, counted) and the running configuration keeps serving. Each
+configuration it applies is kept in --state-dir (last-good.toml, and the one before it
+in previous.toml): `s3squid revert` restores the previous, and a helper whose own
+configuration is unusable serves the last good one.
 
 Credentials: the AWS chain (environment, shared credentials file and profile, web
 identity, ECS container endpoint, EC2 instance metadata), refreshed in the background.
 Without valid credentials, requests under signed routes are left unchanged (ICAP 204):
-cached objects are still served, misses fail with a 5xx, nothing is sent to S3 unsigned.";
+cached objects are still served, misses fail with a 5xx, nothing is sent to S3 unsigned.",
+    log: LogDefaults {
+        level: LogLevel::Info,
+        timestamps: true,
+    },
+};
 
 fn main() -> ExitCode {
-    let args = match parse_args(std::env::args().skip(1)) {
-        Ok(Parsed::Run(a)) => a,
-        Ok(Parsed::Help) => {
-            println!("{HELP}");
-            return ExitCode::SUCCESS;
-        }
-        Ok(Parsed::Version) => {
-            println!("s3squid-icap {}", env!("CARGO_PKG_VERSION"));
+    let args = match PROGRAM.parse(std::env::args_os().skip(1)) {
+        Ok(Invocation::Run(a)) => a,
+        Ok(Invocation::Print(text)) => {
+            print!("{text}");
             return ExitCode::SUCCESS;
         }
         Err(e) => {
-            eprintln!("s3squid-icap: {e}");
+            eprintln!("{}: {e}", PROGRAM.name);
             return ExitCode::from(EXIT_CONFIG);
         }
     };
-    init_logging(&args);
-    let (config, text) = match Config::load_text(&args.config) {
+    logging::init(PROGRAM.log, args.log_level);
+    if args.check {
+        return ExitCode::from(s3squid_startup::check(&args.config));
+    }
+    let (config, text) = match s3squid_startup::load_text(&args.config) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("{}", config_report(&args.config, &e));
             return ExitCode::from(EXIT_CONFIG);
         }
     };
-    if args.check {
-        println!(
-            "{}: ok, {} route(s)",
-            args.config.display(),
-            config.routes.len()
-        );
-        return ExitCode::SUCCESS;
-    }
     match run(args, config, &text) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -66,15 +61,6 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-fn init_logging(args: &CommonArgs) {
-    let env = env_logger::Env::new().filter_or("S3SQUID_LOG", "info");
-    let mut b = env_logger::Builder::from_env(env);
-    if let Some(l) = &args.log_level {
-        b.parse_filters(l);
-    }
-    b.target(env_logger::Target::Stderr).init();
 }
 
 fn run(args: CommonArgs, config: Config, text: &str) -> anyhow::Result<()> {

@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
-use s3map::cli::config_report;
 use s3map::config::Config;
+use s3squid_startup::config_report;
+use s3squid_startup::lastgood;
 
 use crate::service::Service;
 
@@ -41,7 +42,7 @@ fn stamp(path: &Path) -> Option<(SystemTime, u64)> {
 impl Reloader {
     /// Starts from the config loaded at startup (from `path`) and records it as last good.
     pub fn new(path: PathBuf, state_dir: PathBuf, config: Config, text: &str) -> Self {
-        if let Err(e) = s3map::lastgood::record(&state_dir, text) {
+        if let Err(e) = lastgood::record(&state_dir, text) {
             log::warn!(
                 "cannot keep the last good configuration in {} ({e}): helpers restarted with a broken file will answer BH, and `s3squid revert` has nothing to restore",
                 state_dir.display()
@@ -66,7 +67,7 @@ impl Reloader {
             return Reloaded::Unchanged;
         }
         cur.1 = now;
-        match Config::load_text(&self.path) {
+        match s3squid_startup::load_text(&self.path) {
             Ok((config, text)) => {
                 let restart = svc.apply(&config, &cur.0);
                 let generation = svc.state().generation;
@@ -81,7 +82,7 @@ impl Reloader {
                         restart.0.join(", ")
                     );
                 }
-                if let Err(e) = s3map::lastgood::record(&self.state_dir, &text) {
+                if let Err(e) = lastgood::record(&self.state_dir, &text) {
                     log::warn!(
                         "cannot record the last good configuration in {}: {e}",
                         self.state_dir.display()

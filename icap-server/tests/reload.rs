@@ -9,7 +9,6 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use s3map::config::Config;
 use s3map::Credentials;
 use s3squid_icap::reload::{watch, Reloaded, Reloader, WATCH_INTERVAL};
 use s3squid_icap::Service;
@@ -43,7 +42,7 @@ fn setup(name: &str) -> (PathBuf, PathBuf, Arc<Service>, Reloader) {
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("s3squid.toml");
     std::fs::write(&path, config("on", false)).unwrap();
-    let (cfg, text) = Config::load_text(&path).unwrap();
+    let (cfg, text) = s3squid_startup::load_text(&path).unwrap();
     let svc = Arc::new(Service::new(
         &cfg,
         Some(Credentials::new("AKID", "SECRET", None, None, "test")),

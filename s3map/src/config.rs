@@ -5,13 +5,12 @@
 //! and is reported alone (with its line). See `docs/configuration.md` for every field.
 
 use std::net::SocketAddr;
-use std::path::Path;
 
 use serde::Deserialize;
 use toml::Spanned;
 
 use crate::endpoint::{Addressing, Endpoint};
-use crate::limits::{DEFAULT_PRESIGN_EXPIRES_SECS, MAX_CONFIG_BYTES, MAX_PRESIGN_EXPIRES_SECS};
+use crate::limits::{DEFAULT_PRESIGN_EXPIRES_SECS, MAX_PRESIGN_EXPIRES_SECS};
 use crate::route::{Auth, PublicPrefix, Redirect, Route};
 
 /// Default path of the configuration file.
@@ -88,24 +87,10 @@ impl std::fmt::Display for Problem {
     }
 }
 
-/// Why a configuration could not be loaded.
+/// Why configuration text is not a valid configuration.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    /// The file could not be read.
-    #[error("cannot read {path}: {source}")]
-    Read {
-        /// The path tried.
-        path: String,
-        /// The I/O error.
-        source: std::io::Error,
-    },
-    /// The file is larger than [`MAX_CONFIG_BYTES`].
-    #[error("{path} is larger than {MAX_CONFIG_BYTES} bytes")]
-    TooLarge {
-        /// The path tried.
-        path: String,
-    },
-    /// The file was read but is not a valid configuration.
+    /// Not a valid configuration.
     #[error("{}", .problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("; "))]
     Invalid {
         /// Every problem found.
@@ -191,28 +176,6 @@ impl Collector<'_> {
 }
 
 impl Config {
-    /// Reads and validates the file at `path`.
-    pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        Config::load_text(path).map(|(c, _)| c)
-    }
-
-    /// Reads and validates the file at `path`, returning its text too.
-    pub fn load_text(path: &Path) -> Result<(Config, String), ConfigError> {
-        let shown = path.display().to_string();
-        let meta = std::fs::metadata(path).map_err(|source| ConfigError::Read {
-            path: shown.clone(),
-            source,
-        })?;
-        if meta.len() > MAX_CONFIG_BYTES {
-            return Err(ConfigError::TooLarge { path: shown });
-        }
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: shown.clone(),
-            source,
-        })?;
-        Config::parse(&text).map(|c| (c, text))
-    }
-
     /// Parses and validates configuration text.
     pub fn parse(text: &str) -> Result<Config, ConfigError> {
         let lines = Lines(text);

@@ -5,17 +5,16 @@
 //! - [`storeid`]: the store-ID canonicaliser;
 //! - [`presign`]: SigV4 query presigning, a pure function of its inputs and the time.
 //!
-//! Nothing here does I/O except [`config::Config::load`], and nothing reads the clock.
+//! Nothing here does I/O (reading the configuration file is `s3squid-startup`'s job), and
+//! nothing reads the clock.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-pub mod cli;
 pub mod config;
 pub mod decide;
 pub mod endpoint;
 #[cfg(any(test, feature = "test-fixtures"))]
 pub mod fixtures;
-pub mod lastgood;
 pub mod limits;
 pub mod pct;
 pub mod presign;

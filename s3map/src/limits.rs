@@ -17,8 +17,5 @@ pub const MAX_PRESIGN_EXPIRES_SECS: u32 = 604_800;
 /// Default `X-Amz-Expires` for presigned URLs.
 pub const DEFAULT_PRESIGN_EXPIRES_SECS: u32 = 300;
 
-/// Longest allowed configuration file, in bytes.
-pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
-
 /// Most query parameters looked at in one URL; more is refused.
 pub const MAX_QUERY_PARAMS: usize = 64;

@@ -346,7 +346,7 @@ impl Stack {
             config_text(icap_port, metrics_port, &s3, &extra_routes),
         )
         .unwrap();
-        let cfg = s3map::config::Config::load(&config).unwrap();
+        let cfg = s3squid_startup::load(&config).unwrap();
         let mut env = opts
             .creds
             .map(|(a, k)| static_creds(a, k))

@@ -1,3 +1,5 @@
+use clap::CommandFactory as _;
+
 use super::*;
 
 fn args(s: &str) -> Vec<String> {
@@ -71,7 +73,7 @@ fn help_and_version() {
         parse(&args("check --help")),
         Ok(Command::Help(Topic::Check))
     );
-    // --help wins over anything else wrong with the line except unknown options.
+    // --help wins over anything wrong after it, and over what is missing (--layout here).
     assert_eq!(
         parse(&args("squid-conf --help")),
         Ok(Command::Help(Topic::SquidConf))
@@ -256,10 +258,17 @@ fn every_layout_parses_and_the_help_names_every_option() {
         }
         assert!(help(Topic::SquidConf).contains(layout.as_str()));
     }
-    for (option, _) in SQUID_CONF_OPTIONS {
+    let cli = Cli::command();
+    let squid_conf = cli.find_subcommand("squid-conf").unwrap();
+    let options: Vec<_> = squid_conf
+        .get_arguments()
+        .filter_map(|a| a.get_long())
+        .collect();
+    assert!(options.len() >= 11, "{options:?}");
+    for option in options {
         assert!(
-            help(Topic::SquidConf).contains(option),
-            "--help does not describe {option}"
+            help(Topic::SquidConf).contains(&format!("--{option}")),
+            "--help does not describe --{option}"
         );
     }
 }
@@ -277,7 +286,7 @@ fn revert_arguments() {
         parse(&args("revert")),
         Ok(Command::Revert {
             config: s3map::config::DEFAULT_CONFIG_PATH.into(),
-            state_dir: s3map::lastgood::DEFAULT_STATE_DIR.into()
+            state_dir: s3squid_startup::lastgood::DEFAULT_STATE_DIR.into()
         })
     );
     assert!(parse(&args("revert extra")).is_err());

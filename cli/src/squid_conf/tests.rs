@@ -27,7 +27,7 @@ fn file<'a>(files: &'a [(String, String)], name: &str) -> &'a str {
 #[test]
 fn committed_samples_are_the_render_of_the_example_config() {
     let root = repo_root();
-    let cfg = Config::load(&root.join("squid-conf/s3squid.toml")).unwrap();
+    let cfg = s3squid_startup::load(&root.join("squid-conf/s3squid.toml")).unwrap();
     let params = params_from_config(&cfg);
     for layout in Layout::ALL {
         let dir = layout.as_str();
@@ -48,7 +48,7 @@ fn committed_samples_are_the_render_of_the_example_config() {
 
 #[test]
 fn defaults_from_the_example_config() {
-    let cfg = Config::load(&repo_root().join("squid-conf/s3squid.toml")).unwrap();
+    let cfg = s3squid_startup::load(&repo_root().join("squid-conf/s3squid.toml")).unwrap();
     let p = params_from_config(&cfg);
     assert_eq!(p.icap_uri, "icap://127.0.0.1:1344/s3sign");
     assert_eq!(p.public_http_listen, vec!["80".to_owned()]);

@@ -9,22 +9,27 @@
 
 use std::process::ExitCode;
 
-use s3squid_helpers::startup::serve;
+use s3squid_helpers::startup::{serve, HELPER_LOG};
+use s3squid_startup::args::Program;
 
-const HELP: &str =
-    "s3squid-rewrite: Squid url_rewrite_program for s3squid's unsigned (auth = \"none\") routes
-
-usage: s3squid-rewrite [--config PATH] [--check] [--log-level LEVEL]
-
+const PROGRAM: Program = Program {
+    name: "s3squid-rewrite",
+    version: env!("CARGO_PKG_VERSION"),
+    about:
+        "s3squid-rewrite: Squid url_rewrite_program for s3squid's unsigned (auth = \"none\") routes",
+    description: "\
 Answers OK rewrite-url=\"<S3 URL>\" for objects under auth = \"none\" routes, OK status=30N
 url=\"…\" for a route's redirects, OK rewrite-url=\"http://refused.s3squid.invalid/<status>\"
 for requests a route refuses (deny that host in adapted_http_access), and ERR for
 everything else, including signed routes (never sent to S3 unsigned). With a missing or
-broken configuration it answers BH to every request and logs why; it never exits before
-stdin closes.";
+broken configuration it serves the last good one (kept by s3squid-icap in --state-dir)
+or, with none, answers BH to every request; with bad arguments it answers BH to every
+request. Either way it logs why; it never exits before stdin closes.",
+    log: HELPER_LOG,
+};
 
 fn main() -> ExitCode {
-    serve("s3squid-rewrite", HELP, |table| {
+    serve(&PROGRAM, |table| {
         move |req: &s3squid_helpers::protocol::Request<'_>| {
             s3squid_helpers::rewrite::decide_rewrite(&table, req)
         }

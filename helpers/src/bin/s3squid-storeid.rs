@@ -10,22 +10,23 @@
 
 use std::process::ExitCode;
 
-use s3squid_helpers::startup::serve;
+use s3squid_helpers::startup::{serve, HELPER_LOG};
+use s3squid_startup::args::Program;
 
-const HELP: &str = "s3squid-storeid: Squid store_id_program helper: one cache key per S3 object
-
-usage: s3squid-storeid [--config PATH] [--check] [--log-level LEVEL]
-
+const PROGRAM: Program = Program {
+    name: "s3squid-storeid",
+    version: env!("CARGO_PKG_VERSION"),
+    about: "s3squid-storeid: Squid store_id_program helper: one cache key per S3 object",
+    description: "\
 Reads Squid's store-ID requests on stdin (with or without concurrency channel IDs) and
 answers OK store-id=\"http://s3.squid.internal/v1/<endpoint>/<bucket>/<key>\" for objects
 under a route (public or S3 URL, signed or not), ERR for anything else. With a missing
-or broken configuration it answers BH to every request and logs why; it never exits
-before stdin closes.";
+or broken configuration it serves the last good one (kept by s3squid-icap in
+--state-dir) or, with none, answers BH to every request; with bad arguments it answers
+BH to every request. Either way it logs why; it never exits before stdin closes.",
+    log: HELPER_LOG,
+};
 
 fn main() -> ExitCode {
-    serve(
-        "s3squid-storeid",
-        HELP,
-        s3squid_helpers::storeid::StoreIdRule::new,
-    )
+    serve(&PROGRAM, s3squid_helpers::storeid::StoreIdRule::new)
 }

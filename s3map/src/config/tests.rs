@@ -117,23 +117,3 @@ fn bad_bytes_never_panic() {
         assert!(Config::parse(text).is_err(), "{text:?}");
     }
 }
-
-#[test]
-fn load_reports_missing_and_oversized_files() {
-    let dir = std::env::temp_dir().join(format!("s3map-config-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    assert!(matches!(
-        Config::load(&dir.join("missing.toml")),
-        Err(ConfigError::Read { .. })
-    ));
-    let big = dir.join("big.toml");
-    std::fs::write(&big, vec![b'#'; (MAX_CONFIG_BYTES + 1) as usize]).unwrap();
-    assert!(matches!(
-        Config::load(&big),
-        Err(ConfigError::TooLarge { .. })
-    ));
-    let good = dir.join("good.toml");
-    std::fs::write(&good, EXAMPLE).unwrap();
-    assert_eq!(Config::load(&good).unwrap().routes.len(), 1);
-    std::fs::remove_dir_all(&dir).unwrap();
-}

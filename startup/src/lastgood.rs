@@ -10,7 +10,9 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use crate::config::{Config, ConfigError};
+use s3map::config::Config;
+
+use crate::config_file::{load, LoadError};
 
 /// Default state directory.
 pub const DEFAULT_STATE_DIR: &str = "/var/lib/s3squid";
@@ -53,12 +55,12 @@ pub fn record(dir: &Path, text: &str) -> std::io::Result<()> {
 pub fn load_or_last_good(
     path: &Path,
     dir: &Path,
-) -> Result<(Config, PathBuf, Option<ConfigError>), ConfigError> {
-    match Config::load(path) {
+) -> Result<(Config, PathBuf, Option<LoadError>), LoadError> {
+    match load(path) {
         Ok(c) => Ok((c, path.to_owned(), None)),
         Err(e) => {
             let last = dir.join(LAST_GOOD);
-            match Config::load(&last) {
+            match load(&last) {
                 Ok(c) => Ok((c, last, Some(e))),
                 Err(_) => Err(e),
             }
@@ -75,7 +77,8 @@ mod tests {
 
     #[test]
     fn falls_back_and_keeps_previous() {
-        let dir = std::env::temp_dir().join(format!("s3map-lastgood-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("s3squid-startup-lastgood-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let cfg = dir.join("s3squid.toml");
