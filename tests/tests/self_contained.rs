@@ -141,7 +141,9 @@ fn normalise(p: &Path) -> String {
 fn docs_named_in_code_and_docs_exist_with_their_anchors() {
     let files: BTreeSet<String> = tracked().into_iter().collect();
     let mut broken = Vec::new();
-    for (file, text) in texts() {
+    // This file names made-up docs paths to explain and test the check.
+    let this_file = "tests/tests/self_contained.rs";
+    for (file, text) in texts().into_iter().filter(|(f, _)| f != this_file) {
         let mut rest = text.as_str();
         while let Some(i) = rest.find("docs/") {
             let tail = &rest[i..];
