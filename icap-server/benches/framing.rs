@@ -10,6 +10,10 @@
 //! --no-run`) aside and run them alternately for several rounds on the same machine, e.g.
 //! `for i in 1 2 3 4 5 6 7; do ./framing-a --bench; ./framing-b --bench; done`, then
 //! compare the medians of the medians: single runs on a shared box drift by several percent.
+//! For exact instruction counts instead, run one group under callgrind with fewer
+//! operations: `FRAMING_OPS=200 valgrind --tool=callgrind ./framing-a head`; the total
+//! divided by the calls made, `(FRAMING_OPS / 10 + 15 × FRAMING_OPS) × inputs`, is the
+//! cost of one call (the loop around it adds a few instructions).
 //!
 //! `Decoder::feed` runs in discard mode (`Decoder::new(false)`), as the connection runs it
 //! for bodies it never needs, so the group measures framing and not a `Vec` copy.
@@ -25,7 +29,8 @@ use s3squid_icap::wire::{parse_head, Status};
 
 /// Timed rounds per group; the median is printed.
 const ROUNDS: usize = 15;
-/// Operations per timed round (each operation is one pass over a group's whole input set).
+/// Operations per timed round (each operation is one pass over a group's whole input set),
+/// unless `FRAMING_OPS` says otherwise (a few hundred are enough under callgrind).
 const OPS: usize = 20_000;
 
 /// ICAP heads as Squid 5.7 sends them (REQMOD for a GET, with and without a body, with a
@@ -90,16 +95,20 @@ fn outcomes() -> Vec<(Option<Outcome>, Duration)> {
 
 /// Median nanoseconds per call of `one_pass`, which makes `per_pass` calls.
 fn time(per_pass: usize, mut one_pass: impl FnMut()) -> f64 {
-    for _ in 0..OPS / 10 {
+    let ops = std::env::var("FRAMING_OPS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(OPS);
+    for _ in 0..ops / 10 {
         one_pass();
     }
     let mut rounds: Vec<f64> = (0..ROUNDS)
         .map(|_| {
             let t0 = Instant::now();
-            for _ in 0..OPS {
+            for _ in 0..ops {
                 one_pass();
             }
-            t0.elapsed().as_nanos() as f64 / (OPS * per_pass) as f64
+            t0.elapsed().as_nanos() as f64 / (ops * per_pass) as f64
         })
         .collect();
     rounds.sort_by(f64::total_cmp);
