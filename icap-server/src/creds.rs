@@ -40,8 +40,10 @@ pub fn next_refresh(now: SystemTime, expiry: Option<SystemTime>) -> Duration {
     }
 }
 
-/// The refresher's state, for `/metrics` and `/healthz`.
-pub struct Credentials {
+/// The credential refresher: the background task's state (where the credentials held came
+/// from, how many fetches succeeded and failed, when they expire), for `/metrics` and
+/// `/healthz`. The credentials themselves are in [`Service`].
+pub struct Refresher {
     svc: Arc<Service>,
     source: Mutex<String>,
     refreshes: AtomicU64,
@@ -50,13 +52,13 @@ pub struct Credentials {
     expiry: AtomicI64,
 }
 
-impl Credentials {
+impl Refresher {
     /// Builds the default chain and starts the refresher; returns at once.
-    pub async fn start(svc: Arc<Service>) -> Arc<Credentials> {
+    pub async fn start(svc: Arc<Service>) -> Arc<Refresher> {
         let chain = aws_config::default_provider::credentials::DefaultCredentialsChain::builder()
             .build()
             .await;
-        let me = Arc::new(Credentials {
+        let me = Arc::new(Refresher {
             svc,
             source: Mutex::new("none".to_owned()),
             refreshes: AtomicU64::new(0),
@@ -170,7 +172,7 @@ pub(crate) fn unix(t: SystemTime) -> i64 {
     }
 }
 
-impl crate::admin::Extra for Credentials {
+impl crate::admin::ScrapeSource for Refresher {
     fn metrics(&self) -> String {
         let now = SystemTime::now();
         let valid = self.svc.credentials(now).is_some();

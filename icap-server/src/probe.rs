@@ -162,7 +162,7 @@ pub fn parse_http_date(s: &str) -> Option<SystemTime> {
     SystemTime::try_from(DateTime::from_str(s, Format::HttpDate).ok()?).ok()
 }
 
-impl crate::admin::Extra for Probes {
+impl crate::admin::ScrapeSource for Probes {
     fn metrics(&self) -> String {
         let rs = self.results();
         let mut o = String::new();
