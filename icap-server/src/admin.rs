@@ -8,6 +8,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
+use crate::metrics::{Family, Scrape};
 use crate::service::Service;
 
 /// Longest request head read.
@@ -19,10 +20,10 @@ pub const MAX_ADMIN_CONNECTIONS: usize = 16;
 
 /// Something read at scrape time besides [`crate::metrics::Metrics`]: the credential
 /// refresher ([`crate::creds::Refresher`]) and the probes ([`crate::probe::Probes`]). Each
-/// gives its metric lines for `/metrics` and its lines for `/healthz`.
+/// gives its metric families for `/metrics` and its lines for `/healthz`.
 pub trait ScrapeSource: Send + Sync + 'static {
-    /// Prometheus text lines.
-    fn metrics(&self) -> String;
+    /// Its metric families as of now.
+    fn metrics(&self) -> Vec<Family>;
     /// One line per fact for `/healthz`.
     fn health(&self) -> String;
 }
@@ -85,7 +86,7 @@ fn respond(req: &[u8], svc: &Service, sources: &[Arc<dyn ScrapeSource>]) -> Stri
             200,
             "text/plain; version=0.0.4",
             &svc.metrics
-                .render(&sources.iter().map(|s| s.metrics()).collect::<String>()),
+                .render(&Scrape(sources.iter().flat_map(|s| s.metrics()).collect()).encode()),
         ),
         (b"GET", b"/healthz") => {
             let st = svc.state();
