@@ -8,8 +8,10 @@
 //!   Trailers ──"\r\n" (empty line)──▶ Done
 //! ```
 //!
-//! The chunk-size line is a nom grammar (`chunk_size_line`); in place in [`Decoder::feed`]
-//! it measured no slower than the hand-written split-and-trim it replaced.
+//! The chunk-size line is a nom grammar (`chunk_size_line`). In place in [`Decoder::feed`]
+//! it runs 3.5% fewer instructions than the hand-written split-and-trim it replaced
+//! (callgrind over `benches/framing.rs`); wall-clock differences between the two were
+//! within what code layout alone moves between builds (docs/PERFORMANCE.md, "ICAP framing").
 
 use nom::branch::alt;
 use nom::character::complete::{char, hex_digit1, space0};
