@@ -8,6 +8,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
+use crate::metrics::{Family, Scrape};
 use crate::service::Service;
 
 /// Longest request head read.
@@ -17,10 +18,12 @@ pub const ADMIN_TIMEOUT: Duration = Duration::from_secs(5);
 /// Admin connections served at once.
 pub const MAX_ADMIN_CONNECTIONS: usize = 16;
 
-/// Extra metric lines computed at scrape time (credentials, probes), and the health line.
-pub trait Extra: Send + Sync + 'static {
-    /// Prometheus text lines.
-    fn metrics(&self) -> String;
+/// Something read at scrape time besides [`crate::metrics::Metrics`]: the credential
+/// refresher ([`crate::creds::Refresher`]) and the probes ([`crate::probe::Probes`]). Each
+/// gives its metric families for `/metrics` and its lines for `/healthz`.
+pub trait ScrapeSource: Send + Sync + 'static {
+    /// Its metric families as of now.
+    fn metrics(&self) -> Vec<Family>;
     /// One line per fact for `/healthz`.
     fn health(&self) -> String;
 }
@@ -29,7 +32,7 @@ pub trait Extra: Send + Sync + 'static {
 pub async fn run(
     listener: TcpListener,
     svc: Arc<Service>,
-    extra: Vec<Arc<dyn Extra>>,
+    sources: Vec<Arc<dyn ScrapeSource>>,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
     let permits = Arc::new(Semaphore::new(MAX_ADMIN_CONNECTIONS));
@@ -48,7 +51,7 @@ pub async fn run(
         let Ok(permit) = permits.clone().try_acquire_owned() else {
             continue;
         };
-        let (svc, extra) = (svc.clone(), extra.clone());
+        let (svc, sources) = (svc.clone(), sources.clone());
         tokio::spawn(async move {
             let mut buf = Vec::with_capacity(1024);
             let read = tokio::time::timeout(ADMIN_TIMEOUT, async {
@@ -63,7 +66,7 @@ pub async fn run(
             })
             .await;
             let response = match read {
-                Ok(true) => respond(&buf, &svc, &extra),
+                Ok(true) => respond(&buf, &svc, &sources),
                 _ => http(400, "text/plain", "bad request\n"),
             };
             let _ =
@@ -74,7 +77,7 @@ pub async fn run(
     }
 }
 
-fn respond(req: &[u8], svc: &Service, extra: &[Arc<dyn Extra>]) -> String {
+fn respond(req: &[u8], svc: &Service, sources: &[Arc<dyn ScrapeSource>]) -> String {
     let line = req.split(|&b| b == b'\r').next().unwrap_or(b"");
     let mut parts = line.split(|&b| b == b' ');
     let (method, path) = (parts.next().unwrap_or(b""), parts.next().unwrap_or(b""));
@@ -83,14 +86,14 @@ fn respond(req: &[u8], svc: &Service, extra: &[Arc<dyn Extra>]) -> String {
             200,
             "text/plain; version=0.0.4",
             &svc.metrics
-                .render(&extra.iter().map(|e| e.metrics()).collect::<String>()),
+                .render(&Scrape(sources.iter().flat_map(|s| s.metrics()).collect()).encode()),
         ),
         (b"GET", b"/healthz") => {
             let st = svc.state();
             let body = format!(
                 "ok\nconfig_generation {}\n{}",
                 st.generation,
-                extra.iter().map(|e| e.health()).collect::<String>()
+                sources.iter().map(|s| s.health()).collect::<String>()
             );
             http(200, "text/plain", &body)
         }

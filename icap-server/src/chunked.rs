@@ -7,6 +7,17 @@
 //!     ▼
 //!   Trailers ──"\r\n" (empty line)──▶ Done
 //! ```
+//!
+//! The chunk-size line is a nom grammar (`chunk_size_line`). In place in [`Decoder::feed`]
+//! it runs 3.5% fewer instructions than the hand-written split-and-trim it replaced
+//! (callgrind over `benches/framing.rs`); wall-clock differences between the two were
+//! within what code layout alone moves between builds (docs/PERFORMANCE.md, "ICAP framing").
+
+use nom::branch::alt;
+use nom::character::complete::{char, hex_digit1, space0};
+use nom::combinator::{all_consuming, eof, rest};
+use nom::sequence::{preceded, terminated};
+use nom::{IResult, Parser};
 
 use crate::limits::{MAX_BODY, MAX_CHUNK_LINE, MAX_TRAILERS};
 use crate::wire::{find, WireError};
@@ -75,15 +86,7 @@ impl Decoder {
                         return Err(WireError::Body);
                     }
                     let line = std::str::from_utf8(&rest[..eol]).map_err(|_| WireError::Body)?;
-                    let (size, ext) = line.split_once(';').unwrap_or((line, ""));
-                    let size = size.trim_end_matches([' ', '\t']);
-                    if size.is_empty()
-                        || size.len() > 8
-                        || !size.bytes().all(|b| b.is_ascii_hexdigit())
-                    {
-                        return Err(WireError::Body);
-                    }
-                    let n = usize::from_str_radix(size, 16).map_err(|_| WireError::Body)?;
+                    let (n, ext) = chunk_size_line(line)?;
                     if self.keep && self.body.len() + n > MAX_BODY {
                         self.overflow = true;
                         self.keep = false;
@@ -162,6 +165,23 @@ impl Decoder {
             Ok(self.body)
         }
     }
+}
+
+/// A chunk-size line without its CRLF (RFC 9112 §7.1, as RFC 3507 §4.4.1 uses it):
+/// `chunk-size [ BWS ] [ ";" chunk-ext ]`, the size in 1 to 8 hex digits (at most 4 GiB - 1,
+/// far beyond [`MAX_BODY`]); returns the size and the extensions after the first `;`.
+fn chunk_size_line(line: &str) -> Result<(usize, &str), WireError> {
+    let parsed: IResult<&str, (&str, &str)> = all_consuming((
+        terminated(hex_digit1, space0),
+        alt((preceded(char(';'), rest), eof)),
+    ))
+    .parse(line);
+    let (_, (size, ext)) = parsed.map_err(|_| WireError::Body)?;
+    if size.len() > 8 {
+        return Err(WireError::Body);
+    }
+    let n = usize::from_str_radix(size, 16).map_err(|_| WireError::Body)?;
+    Ok((n, ext))
 }
 
 #[cfg(test)]

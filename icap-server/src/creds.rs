@@ -11,12 +11,16 @@
 //! - Presigned URLs never outlive the credentials (see [`crate::policy::presign_lifetime`]).
 //! - Nothing here logs a secret: only the provider name and the expiry.
 
+use std::borrow::Cow;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use aws_credential_types::provider::ProvideCredentials;
+use prometheus_client::metrics::MetricType;
 
+use crate::admin::ScrapeSource;
+use crate::metrics::{Family, Value};
 use crate::service::Service;
 
 /// How long one fetch from the chain may take.
@@ -40,8 +44,10 @@ pub fn next_refresh(now: SystemTime, expiry: Option<SystemTime>) -> Duration {
     }
 }
 
-/// The refresher's state, for `/metrics` and `/healthz`.
-pub struct Credentials {
+/// The credential refresher: the background task's state (where the credentials held came
+/// from, how many fetches succeeded and failed, when they expire), for `/metrics` and
+/// `/healthz`. The credentials themselves are in [`Service`].
+pub struct Refresher {
     svc: Arc<Service>,
     source: Mutex<String>,
     refreshes: AtomicU64,
@@ -50,13 +56,13 @@ pub struct Credentials {
     expiry: AtomicI64,
 }
 
-impl Credentials {
+impl Refresher {
     /// Builds the default chain and starts the refresher; returns at once.
-    pub async fn start(svc: Arc<Service>) -> Arc<Credentials> {
+    pub async fn start(svc: Arc<Service>) -> Arc<Refresher> {
         let chain = aws_config::default_provider::credentials::DefaultCredentialsChain::builder()
             .build()
             .await;
-        let me = Arc::new(Credentials {
+        let me = Arc::new(Refresher {
             svc,
             source: Mutex::new("none".to_owned()),
             refreshes: AtomicU64::new(0),
@@ -170,8 +176,8 @@ pub(crate) fn unix(t: SystemTime) -> i64 {
     }
 }
 
-impl crate::admin::Extra for Credentials {
-    fn metrics(&self) -> String {
+impl ScrapeSource for Refresher {
+    fn metrics(&self) -> Vec<Family> {
         let now = SystemTime::now();
         let valid = self.svc.credentials(now).is_some();
         let source = self.source.lock().map(|s| s.clone()).unwrap_or_default();
@@ -181,17 +187,34 @@ impl crate::admin::Extra for Credentials {
         } else {
             expiry
         };
-        format!(
-            "# HELP s3squid_icap_credentials_valid Whether valid credentials are held (0: signed routes degraded).\n# TYPE s3squid_icap_credentials_valid gauge\ns3squid_icap_credentials_valid {}\n\
-# HELP s3squid_icap_credentials_source The provider of the credentials held.\n# TYPE s3squid_icap_credentials_source gauge\ns3squid_icap_credentials_source{{source=\"{}\"}} 1\n\
-# HELP s3squid_icap_credentials_expiry_seconds Seconds until the credentials expire (-1: no expiry, -2: none).\n# TYPE s3squid_icap_credentials_expiry_seconds gauge\ns3squid_icap_credentials_expiry_seconds {left}\n\
-# HELP s3squid_icap_credentials_refreshes_total Successful fetches from the credential chain.\n# TYPE s3squid_icap_credentials_refreshes_total counter\ns3squid_icap_credentials_refreshes_total {}\n\
-# HELP s3squid_icap_credentials_refresh_failures_total Failed fetches from the credential chain.\n# TYPE s3squid_icap_credentials_refresh_failures_total counter\ns3squid_icap_credentials_refresh_failures_total {}\n",
-            u8::from(valid),
-            source.replace(['"', '\\', '\n'], "_"),
-            self.refreshes.load(Relaxed),
-            self.failures.load(Relaxed),
-        )
+        vec![
+            Family::gauge(
+                "s3squid_icap_credentials_valid",
+                "Whether valid credentials are held (0: signed routes degraded).",
+                Value::Int(i64::from(valid)),
+            ),
+            Family::labelled(
+                "s3squid_icap_credentials_source",
+                "The provider of the credentials held.",
+                MetricType::Gauge,
+                vec![(vec![("source", Cow::Owned(source))], Value::Int(1))],
+            ),
+            Family::gauge(
+                "s3squid_icap_credentials_expiry_seconds",
+                "Seconds until the credentials expire (-1: no expiry, -2: none).",
+                Value::Int(left),
+            ),
+            Family::counter(
+                "s3squid_icap_credentials_refreshes_total",
+                "Successful fetches from the credential chain.",
+                self.refreshes.load(Relaxed),
+            ),
+            Family::counter(
+                "s3squid_icap_credentials_refresh_failures_total",
+                "Failed fetches from the credential chain.",
+                self.failures.load(Relaxed),
+            ),
+        ]
     }
 
     fn health(&self) -> String {
@@ -232,5 +255,24 @@ mod tests {
             next_refresh(now, Some(now - Duration::from_secs(5))),
             Duration::from_secs(1)
         );
+    }
+
+    /// Names, labels, HELP text and values as the hand-formatted version wrote them
+    /// (`testdata/credentials.prom`).
+    #[test]
+    fn exposition_is_unchanged() {
+        let config = s3map::config::Config::parse(
+            "[icap]\nlisten = \"127.0.0.1:0\"\n\n[[route]]\nname = \"photos\"\npublic = \"http://images.example.com/photos/\"\nbucket = \"photos\"\nregion = \"us-east-1\"\nendpoint = \"http://127.0.0.1:9000\"\naddressing = \"path\"\n",
+        )
+        .expect("config");
+        let refresher = Refresher {
+            svc: Arc::new(Service::new(&config, None)),
+            source: Mutex::new("none".to_owned()),
+            refreshes: AtomicU64::new(5),
+            failures: AtomicU64::new(3),
+            expiry: AtomicI64::new(-2),
+        };
+        let text = crate::metrics::Scrape(refresher.metrics()).encode();
+        assert_eq!(text, include_str!("../testdata/credentials.prom"));
     }
 }

@@ -70,7 +70,7 @@ fn run(args: CommonArgs, config: Config, text: &str) -> anyhow::Result<()> {
         .build()?;
     rt.block_on(async move {
         let svc = Arc::new(s3squid_icap::Service::new(&config, None));
-        let creds = s3squid_icap::creds::Credentials::start(svc.clone()).await;
+        let creds = s3squid_icap::creds::Refresher::start(svc.clone()).await;
         let listener = tokio::net::TcpListener::bind(config.icap.listen)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.icap.listen))?;
@@ -94,7 +94,8 @@ fn run(args: CommonArgs, config: Config, text: &str) -> anyhow::Result<()> {
                 "metrics on http://{}/metrics and /healthz",
                 admin.local_addr()?
             );
-            let extra: Vec<Arc<dyn s3squid_icap::admin::Extra>> = vec![creds.clone(), probes];
+            let extra: Vec<Arc<dyn s3squid_icap::admin::ScrapeSource>> =
+                vec![creds.clone(), probes];
             tokio::spawn(s3squid_icap::admin::run(
                 admin,
                 svc.clone(),

@@ -3,12 +3,16 @@
 //! endpoint is reachable, whether S3 accepts the signature, and how far S3's clock (its
 //! `Date` header) is from ours. Results are exported in `/metrics` and `/healthz`.
 
+use std::borrow::Cow;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
+use prometheus_client::metrics::MetricType;
 use s3map::decide::Method;
 
+use crate::admin::ScrapeSource;
+use crate::metrics::{Family, Value};
 use crate::policy::s3_request_url;
 use crate::service::Service;
 
@@ -162,45 +166,43 @@ pub fn parse_http_date(s: &str) -> Option<SystemTime> {
     SystemTime::try_from(DateTime::from_str(s, Format::HttpDate).ok()?).ok()
 }
 
-impl crate::admin::Extra for Probes {
-    fn metrics(&self) -> String {
+impl ScrapeSource for Probes {
+    fn metrics(&self) -> Vec<Family> {
         let rs = self.results();
-        let mut o = String::new();
-        for (name, help) in [
-            (
+        let family = |name, help, value: fn(&ProbeResult) -> Value| {
+            let series = rs
+                .iter()
+                .map(|r| (vec![("route", Cow::Owned(r.route.clone()))], value(r)))
+                .collect();
+            Family::labelled(name, help, MetricType::Gauge, series)
+        };
+        vec![
+            family(
                 "s3squid_icap_probe_up",
                 "Whether the route's endpoint answered the last probe.",
+                |r| Value::Int(i64::from(r.up)),
             ),
-            (
+            family(
                 "s3squid_icap_probe_signature_ok",
                 "Whether S3 accepted the last probe's signature.",
+                |r| Value::Int(i64::from(r.signature_ok)),
             ),
-            (
+            family(
                 "s3squid_icap_probe_status",
                 "HTTP status of the last probe (0: no answer, -1: no credentials).",
+                |r| Value::Int(i64::from(r.status)),
             ),
-            (
+            family(
                 "s3squid_icap_probe_clock_offset_seconds",
                 "S3's Date minus the local clock at the last probe.",
+                |r| Value::Int(r.clock_offset_secs),
             ),
-            (
+            family(
                 "s3squid_icap_probe_duration_seconds",
                 "How long the last probe took.",
+                |r| Value::Float(r.took.as_secs_f64()),
             ),
-        ] {
-            o.push_str(&format!("# HELP {name} {help}\n# TYPE {name} gauge\n"));
-            for r in &rs {
-                let v = match name {
-                    "s3squid_icap_probe_up" => f64::from(u8::from(r.up)),
-                    "s3squid_icap_probe_signature_ok" => f64::from(u8::from(r.signature_ok)),
-                    "s3squid_icap_probe_status" => f64::from(r.status),
-                    "s3squid_icap_probe_clock_offset_seconds" => r.clock_offset_secs as f64,
-                    _ => r.took.as_secs_f64(),
-                };
-                o.push_str(&format!("{name}{{route=\"{}\"}} {v}\n", r.route));
-            }
-        }
-        o
+        ]
     }
 
     fn health(&self) -> String {
@@ -242,5 +244,30 @@ mod tests {
         ] {
             assert_eq!(parse_http_date(bad), None, "{bad}");
         }
+    }
+
+    /// Names, labels, HELP text and values as before prometheus-client wrote them
+    /// (`testdata/probes.prom`, rendered by the hand-formatted version); the one difference
+    /// is spelling, not value: a duration of exactly 0 is written `0.0`, no longer `0`.
+    #[test]
+    fn exposition_is_unchanged() {
+        let p = Probes::default();
+        let result = |route: &str, up, signature_ok, status, clock_offset_secs, took| ProbeResult {
+            route: route.to_owned(),
+            up,
+            signature_ok,
+            status,
+            clock_offset_secs,
+            took,
+        };
+        if let Ok(mut r) = p.results.lock() {
+            *r = vec![
+                result("photos", true, true, 200, -3, Duration::from_micros(12345)),
+                result("docs", false, false, -1, 0, Duration::ZERO),
+                result("slow", true, false, 403, 75, Duration::from_nanos(15_000)),
+            ];
+        }
+        let text = crate::metrics::Scrape(p.metrics()).encode();
+        assert_eq!(text, include_str!("../testdata/probes.prom"));
     }
 }

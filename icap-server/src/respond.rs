@@ -41,7 +41,7 @@ pub fn options(info: &ServiceInfo) -> Vec<u8> {
     let mut out = Vec::with_capacity(256);
     start(&mut out, "200 OK", info);
     let _ = write!(
-        Vec8(&mut out),
+        ByteWriter(&mut out),
         "Methods: REQMOD\r\nService: s3squid-icap/{}\r\nOptions-TTL: {}\r\nMax-Connections: {}\r\nAllow: 204\r\nEncapsulated: null-body=0\r\n\r\n",
         env!("CARGO_PKG_VERSION"),
         info.options_ttl,
@@ -69,7 +69,7 @@ pub fn echo(info: &ServiceInfo, head: &[u8], body: Option<&[u8]>) -> Vec<u8> {
         "null-body"
     };
     let _ = write!(
-        Vec8(&mut out),
+        ByteWriter(&mut out),
         "Encapsulated: req-hdr=0, {kind}={}\r\n\r\n",
         head.len()
     );
@@ -85,7 +85,7 @@ pub fn echo(info: &ServiceInfo, head: &[u8], body: Option<&[u8]>) -> Vec<u8> {
 pub fn adapted(info: &ServiceInfo, req: &HttpRequest<'_>, url: &str, host: &str) -> Vec<u8> {
     let mut head = Vec::with_capacity(url.len() + 512);
     let _ = write!(
-        Vec8(&mut head),
+        ByteWriter(&mut head),
         "{} {} HTTP/1.{}\r\n",
         req.method,
         url,
@@ -99,11 +99,11 @@ pub fn adapted(info: &ServiceInfo, req: &HttpRequest<'_>, url: &str, host: &str)
             head.extend_from_slice(b"\r\n");
         }
     }
-    let _ = write!(Vec8(&mut head), "Host: {host}\r\n\r\n");
+    let _ = write!(ByteWriter(&mut head), "Host: {host}\r\n\r\n");
     let mut out = Vec::with_capacity(head.len() + 96);
     start(&mut out, "200 OK", info);
     let _ = write!(
-        Vec8(&mut out),
+        ByteWriter(&mut out),
         "Encapsulated: req-hdr=0, null-body={}\r\n\r\n",
         head.len()
     );
@@ -151,7 +151,7 @@ fn satisfaction(
     start(&mut out, "200 OK", info);
     let kind = if head_only { "null-body" } else { "res-body" };
     let _ = write!(
-        Vec8(&mut out),
+        ByteWriter(&mut out),
         "Encapsulated: res-hdr=0, {kind}={}\r\n\r\n",
         head.len()
     );
@@ -187,17 +187,18 @@ pub fn reason_phrase(status: u16) -> &'static str {
 
 fn chunk(out: &mut Vec<u8>, data: &[u8]) {
     if !data.is_empty() {
-        let _ = write!(Vec8(out), "{:x}\r\n", data.len());
+        let _ = write!(ByteWriter(out), "{:x}\r\n", data.len());
         out.extend_from_slice(data);
         out.extend_from_slice(b"\r\n");
     }
     out.extend_from_slice(b"0\r\n\r\n");
 }
 
-/// `fmt::Write` into a byte vector.
-struct Vec8<'a>(&'a mut Vec<u8>);
+/// A `fmt::Write` adapter that appends to a byte vector, so `write!` can format into the
+/// response being built.
+struct ByteWriter<'a>(&'a mut Vec<u8>);
 
-impl std::fmt::Write for Vec8<'_> {
+impl std::fmt::Write for ByteWriter<'_> {
     fn write_str(&mut self, s: &str) -> std::fmt::Result {
         self.0.extend_from_slice(s.as_bytes());
         Ok(())

