@@ -124,6 +124,14 @@ pub fn parse_head(buf: &[u8]) -> Result<Status<RequestHead>, WireError> {
     let head = std::str::from_utf8(&buf[..end]).map_err(|_| WireError::HeaderLine)?;
     let mut lines = head.split("\r\n");
     let request_line = lines.next().unwrap_or("");
+    // A bare LF is malformed wherever it is (what `Partial` says before the end arrives);
+    // a CR or a NUL is refused in the request line as in a header line.
+    if request_line.contains('\n') {
+        return Err(WireError::HeaderLine);
+    }
+    if request_line.bytes().any(|b| b == b'\r' || b == 0) {
+        return Err(WireError::RequestLine);
+    }
     let mut parts = request_line.split(' ');
     let (Some(method), Some(uri), Some(version), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
