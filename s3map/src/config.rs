@@ -219,7 +219,11 @@ impl Config {
         let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Invalid {
             problems: vec![Problem {
                 line: e.span().map(|s| lines.line(s.start)),
-                message: e.message().trim().to_owned(),
+                // toml gives some syntax errors (a DEL or a bare CR in a comment) no message.
+                message: match e.message().trim() {
+                    "" => "not valid TOML (an unexpected character)".to_owned(),
+                    m => m.to_owned(),
+                },
             }],
         })?;
         let mut c = Collector {
