@@ -81,6 +81,19 @@ fn a_toml_error_without_a_message_still_says_what_is_wrong() {
     }
 }
 
+/// Found by the fuzz target `config`: each problem's line was counted from the start of
+/// the text, so a file of thousands of empty routes (four problems each) took minutes.
+#[test]
+fn many_problems_are_reported_without_recounting_lines() {
+    let routes = 30_000;
+    let text = "[[route]]\n".repeat(routes);
+    let started = std::time::Instant::now();
+    let p = problems(&text);
+    assert_eq!(p.len(), 4 * routes);
+    assert_eq!(p.last().unwrap().line, Some(routes));
+    assert!(started.elapsed().as_secs() < 20, "{:?}", started.elapsed());
+}
+
 #[test]
 fn syntax_and_unknown_fields_have_lines() {
     let p = problems("[icap]\nlisten = \n");
