@@ -193,6 +193,6 @@ mod tests {
     #[test]
     fn check_ok_counts_routes() {
         // Problems are printed by s3squid_startup::config_report, tested there.
-        assert_eq!(check_ok(&cfg()), "ok: 6 routes");
+        assert_eq!(check_ok(&cfg()), "ok: 7 routes");
     }
 }

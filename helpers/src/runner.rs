@@ -73,7 +73,8 @@ pub fn run(mut input: impl Read, mut output: impl Write, mut decide: impl Rule) 
         }
         buf.copy_within(start..filled, 0);
         filled -= start;
-        if filled > MAX_HELPER_LINE {
+        // A line parse_line accepts may have one byte more: the CR it removes.
+        if filled > MAX_HELPER_LINE + 1 {
             if skipping.is_none() {
                 skipping = Some(channel_of(&buf[..filled]).map(str::to_owned));
             }

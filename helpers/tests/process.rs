@@ -235,7 +235,7 @@ fn help_version_and_check_exit() {
         );
         let r = run(bin, Some(CONFIG), b"", &["--check"]);
         assert_eq!(r.code, Some(0), "{bin}: {}", r.stderr);
-        assert!(r.stdout.ends_with(": ok, 6 route(s)\n"), "{}", r.stdout);
+        assert!(r.stdout.ends_with(": ok, 7 route(s)\n"), "{}", r.stdout);
         let r = run(bin, Some("[[route]]\nname = 1\n"), b"", &["--check"]);
         assert_eq!(r.code, Some(64), "{bin}");
         assert!(r.stderr.contains("s3squid.toml:2: "), "{}", r.stderr);

@@ -31,6 +31,12 @@ enum State {
     Done,
 }
 
+/// The length of a line whose CRLF has not arrived yet: a last CR may start it. (Counting
+/// that CR would refuse a line at its limit when a read ends between its CR and its LF.)
+fn line_so_far(rest: &[u8]) -> usize {
+    rest.len() - usize::from(rest.ends_with(b"\r"))
+}
+
 /// Decodes one chunked body, fed in pieces.
 #[derive(Debug)]
 pub struct Decoder {
@@ -76,7 +82,7 @@ impl Decoder {
                 State::Done => return Ok(used),
                 State::Size => {
                     let Some(eol) = find(rest, b"\r\n") else {
-                        return if rest.len() > MAX_CHUNK_LINE {
+                        return if line_so_far(rest) > MAX_CHUNK_LINE {
                             Err(WireError::Body)
                         } else {
                             Ok(used)
@@ -127,7 +133,7 @@ impl Decoder {
                 }
                 State::Trailers(seen) => {
                     let Some(eol) = find(rest, b"\r\n") else {
-                        return if seen + rest.len() > MAX_TRAILERS {
+                        return if seen + line_so_far(rest) > MAX_TRAILERS {
                             Err(WireError::Body)
                         } else {
                             Ok(used)
@@ -250,6 +256,46 @@ mod tests {
         let mut trailers = b"0\r\n".to_vec();
         trailers.extend(std::iter::repeat_n(b"X: y\r\n".as_slice(), 1000).flatten());
         assert_eq!(d.feed(&trailers), Err(WireError::Body));
+    }
+
+    /// Found by the fuzz target `chunked`: a chunk-size line, or trailers, exactly at their
+    /// limit were accepted when read whole but refused when a read ended between the CR and
+    /// the LF of that line (of the empty line that ends the trailers).
+    #[test]
+    fn lines_at_their_limit_split_between_cr_and_lf() {
+        let mut size_line = b"5;ext=".to_vec();
+        size_line.resize(MAX_CHUNK_LINE, b'e');
+        // The trailers' limit counts each line's CRLF, not the empty line's.
+        let mut trailer = b"X-T: ".to_vec();
+        trailer.resize(MAX_TRAILERS - 2, b't');
+        for (msg, cr, body) in [
+            (
+                [&size_line[..], b"\r\nhello\r\n0\r\n\r\n"].concat(),
+                size_line.len(),
+                &b"hello"[..],
+            ),
+            (
+                [&b"0\r\n"[..], &trailer, b"\r\n\r\n"].concat(),
+                3 + trailer.len() + 2,
+                b"",
+            ),
+        ] {
+            assert_eq!(msg[cr], b'\r');
+            assert_eq!(decode_all(&msg).unwrap().0, body);
+            let mut d = Decoder::default();
+            let used = d.feed(&msg[..=cr]).unwrap();
+            assert_eq!(d.feed(&msg[used..]), Ok(msg.len() - used));
+            assert!(d.done());
+            assert_eq!(d.into_body().unwrap(), body);
+        }
+        // One byte more is still refused, however it arrives.
+        size_line.push(b'e');
+        assert_eq!(Decoder::default().feed(&size_line), Err(WireError::Body));
+        size_line.push(b'\r');
+        assert_eq!(Decoder::default().feed(&size_line), Err(WireError::Body));
+        let mut d = Decoder::default();
+        let over = [&b"0\r\n"[..], &trailer, b"t\r\n\r"].concat();
+        assert_eq!(d.feed(&over), Err(WireError::Body));
     }
 
     #[test]

@@ -134,7 +134,16 @@ pub fn parse_head(buf: &[u8]) -> Result<Status<RequestHead>, WireError> {
     }
     let head = std::str::from_utf8(&buf[..end]).map_err(|_| WireError::HeaderLine)?;
     let mut lines = head.split("\r\n");
-    let (method, uri, version) = request_line(lines.next().unwrap_or(""))?;
+    let first = lines.next().unwrap_or("");
+    // A bare LF is malformed wherever it is (what `Partial` says before the end arrives);
+    // a CR or a NUL is refused in the request line as in a header line.
+    if first.contains('\n') {
+        return Err(WireError::HeaderLine);
+    }
+    if first.bytes().any(|b| b == b'\r' || b == 0) {
+        return Err(WireError::RequestLine);
+    }
+    let (method, uri, version) = request_line(first)?;
     if version != "1.0" {
         return Err(WireError::Version);
     }

@@ -147,16 +147,26 @@ struct RawRedirect {
 }
 
 /// Line numbers for byte offsets of one source text.
-struct Lines<'a>(&'a str);
+struct Lines<'a> {
+    text: &'a str,
+    /// Where each `\n` is, found at the first problem: one problem per route field can
+    /// be thousands of problems, and counting from the start for each was quadratic.
+    newlines: std::cell::OnceCell<Vec<usize>>,
+}
 
-impl Lines<'_> {
+impl<'a> Lines<'a> {
+    fn new(text: &'a str) -> Self {
+        Lines {
+            text,
+            newlines: std::cell::OnceCell::new(),
+        }
+    }
+
     fn line(&self, offset: usize) -> usize {
-        let end = offset.min(self.0.len());
-        self.0.as_bytes()[..end]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count()
-            + 1
+        let newlines = self
+            .newlines
+            .get_or_init(|| memchr::memchr_iter(b'\n', self.text.as_bytes()).collect());
+        newlines.partition_point(|&at| at < offset) + 1
     }
 }
 
@@ -178,11 +188,15 @@ impl Collector<'_> {
 impl Config {
     /// Parses and validates configuration text.
     pub fn parse(text: &str) -> Result<Config, ConfigError> {
-        let lines = Lines(text);
+        let lines = Lines::new(text);
         let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Invalid {
             problems: vec![Problem {
                 line: e.span().map(|s| lines.line(s.start)),
-                message: e.message().trim().to_owned(),
+                // toml gives some syntax errors (a DEL or a bare CR in a comment) no message.
+                message: match e.message().trim() {
+                    "" => "not valid TOML (an unexpected character)".to_owned(),
+                    m => m.to_owned(),
+                },
             }],
         })?;
         let mut c = Collector {

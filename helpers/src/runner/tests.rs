@@ -64,3 +64,36 @@ fn write_error_ends_quietly() {
     }
     assert_eq!(run(&b"http://ok/a\n"[..], Broken, echo), Stop::WriteError);
 }
+
+/// Found by the fuzz target `helper_storeid`: a line of exactly `MAX_HELPER_LINE` bytes
+/// and its CR (which `parse_line` removes) was answered when its `\n` came in the same
+/// read, but refused as too long when the read ended before it.
+#[test]
+fn a_line_at_the_limit_with_a_cr_is_answered_however_it_is_read() {
+    let mut line = b"5 http://ok/".to_vec();
+    line.resize(MAX_HELPER_LINE, b'a');
+    let url = String::from_utf8(line[2..].to_vec()).unwrap();
+    let mut input = line.clone();
+    input.extend_from_slice(b"\r\n6 http://ok/b\n");
+    let want = format!("5 OK store-id=\"id:{url}\"\n6 OK store-id=\"id:http://ok/b\"\n");
+    for piece in [1, 4096, MAX_HELPER_LINE + 1, 1 << 20] {
+        assert_eq!(
+            run_str(&input, piece),
+            (want.clone(), Stop::Eof),
+            "piece {piece}"
+        );
+    }
+    // One byte more is too long, however it is read.
+    line.push(b'a');
+    line.extend_from_slice(b"\r\n");
+    for piece in [1, 4096, MAX_HELPER_LINE + 1, 1 << 20] {
+        assert_eq!(
+            run_str(&line, piece),
+            (
+                "5 BH message=\"request line too long\"\n".to_owned(),
+                Stop::Eof
+            ),
+            "piece {piece}"
+        );
+    }
+}

@@ -184,3 +184,25 @@ fn non_ascii_uris_and_values_come_back_whole() {
         Err(WireError::HeaderLine)
     );
 }
+
+/// Found by the fuzz target `icap_head`: a bare LF in the ICAP URI was accepted once the
+/// head was complete, though every prefix holding it was refused (HeaderLine); CR and NUL
+/// there were accepted too.
+#[test]
+fn a_bare_lf_cr_or_nul_in_the_request_line_is_malformed() {
+    for (uri, want) in [
+        ("icap://h/s3\nsign", WireError::HeaderLine),
+        ("icap://h/s3\rsign", WireError::RequestLine),
+        ("icap://h/s3\0sign", WireError::RequestLine),
+    ] {
+        let msg = format!("OPTIONS {uri} ICAP/1.0\r\nHost: h\r\n\r\n");
+        assert_eq!(err(&msg), want, "{uri:?}");
+        let lf = msg.find('\n').unwrap();
+        if lf < msg.find("\r\n").unwrap() {
+            assert_eq!(
+                parse_head(&msg.as_bytes()[..lf + 1]),
+                Err(WireError::HeaderLine)
+            );
+        }
+    }
+}

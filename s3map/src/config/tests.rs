@@ -69,6 +69,31 @@ fn every_problem_with_its_line() {
     );
 }
 
+/// Found by the fuzz target `config`: toml reports a DEL or a bare CR in a comment with an
+/// empty message, which made a problem that said nothing ("line 2: ").
+#[test]
+fn a_toml_error_without_a_message_still_says_what_is_wrong() {
+    for text in ["[icap]\n# \u{7f}\n", "[icap]\n# a\rb\n"] {
+        let p = problems(text);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert_eq!(p[0].line, Some(2));
+        assert!(!p[0].message.is_empty(), "{text:?}");
+    }
+}
+
+/// Found by the fuzz target `config`: each problem's line was counted from the start of
+/// the text, so a file of thousands of empty routes (four problems each) took minutes.
+#[test]
+fn many_problems_are_reported_without_recounting_lines() {
+    let routes = 30_000;
+    let text = "[[route]]\n".repeat(routes);
+    let started = std::time::Instant::now();
+    let p = problems(&text);
+    assert_eq!(p.len(), 4 * routes);
+    assert_eq!(p.last().unwrap().line, Some(routes));
+    assert!(started.elapsed().as_secs() < 20, "{:?}", started.elapsed());
+}
+
 #[test]
 fn syntax_and_unknown_fields_have_lines() {
     let p = problems("[icap]\nlisten = \n");
