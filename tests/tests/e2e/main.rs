@@ -3,6 +3,7 @@
 //! has its own temp dir and loopback ports and stops what it started, by PID.
 #![allow(clippy::unwrap_used)] // test code: a panic is a test failure with its location
 
+mod facts;
 mod failures;
 mod faults;
 mod first_light;
