@@ -22,10 +22,10 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use s3map::decide::Refusal;
-use s3squid_icap::chunked::Decoder;
+use s3squid_icap::framing::chunked::Decoder;
+use s3squid_icap::framing::wire::{parse_head, Status};
 use s3squid_icap::metrics::Metrics;
 use s3squid_icap::policy::{Outcome, Unchanged};
-use s3squid_icap::wire::{parse_head, Status};
 
 /// Timed rounds per group; the median is printed.
 const ROUNDS: usize = 15;

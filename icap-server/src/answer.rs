@@ -14,7 +14,7 @@
 
 use s3map::decide::Method;
 
-use crate::http::HttpRequest;
+use crate::framing::http::HttpRequest;
 use crate::policy::Outcome;
 use crate::respond::{self, ServiceInfo};
 

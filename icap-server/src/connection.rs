@@ -18,13 +18,13 @@ use tokio::time::{timeout, timeout_at};
 use s3map::decide::Method;
 
 use crate::answer::{Answer, Offers};
-use crate::chunked::Decoder;
-use crate::http::HttpRequest;
+use crate::framing::chunked::Decoder;
+use crate::framing::http::HttpRequest;
+use crate::framing::wire::{self, parse_head, RequestHead, Status, WireError};
 use crate::limits::{MAX_HTTP_HEAD, MESSAGE_TIMEOUT, WRITE_TIMEOUT};
 use crate::policy::Outcome;
 use crate::respond;
 use crate::service::{Service, State};
-use crate::wire::{self, parse_head, RequestHead, Status, WireError};
 
 /// How a connection ended.
 #[derive(Debug, PartialEq, Eq)]
@@ -196,7 +196,7 @@ async fn fill<S: AsyncRead + AsyncWrite + Unpin>(
 
 /// One REQMOD, as its steps: read the HTTP head → parse → decide → choose the answer →
 /// read (or drain) the body → encode → write. Only the reads and the write touch the
-/// socket; the rest is [`crate::http`], [`crate::policy`] and [`crate::answer`].
+/// socket; the rest is [`crate::framing::http`], [`crate::policy`] and [`crate::answer`].
 async fn reqmod<S: AsyncRead + AsyncWrite + Unpin>(
     c: &mut Conn<S>,
     svc: &Service,
@@ -266,7 +266,7 @@ fn parse_http_head(bytes: &[u8], has_body: bool) -> Result<Option<HttpRequest<'_
     if bytes.is_empty() {
         return Ok(None);
     }
-    let req = crate::http::parse(bytes).map_err(End::Malformed)?;
+    let req = crate::framing::http::parse(bytes).map_err(End::Malformed)?;
     if has_body && Method::from_token(req.method).is_some() {
         return Err(End::Malformed(WireError::BodyOnGetOrHead));
     }

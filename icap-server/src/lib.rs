@@ -1,18 +1,17 @@
 //! `s3squid-icap`: an ICAP (RFC 3507) REQMOD service for Squid that maps public URLs to S3
 //! objects, enforces each route's policy and presigns with SigV4.
 //!
-//! Layers: [`wire`] and [`chunked`] and [`http`] recognise bytes (no I/O); [`policy`]
-//! decides (pure, time passed in); [`respond`] encodes; [`connection`] and [`server`] own
+//! Layers: [`framing`] recognises bytes (no I/O); [`policy`] and [`answer`]
+//! decide (pure, time passed in); [`respond`] encodes; [`connection`] and [`server`] own
 //! the sockets.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod admin;
 pub mod answer;
-pub mod chunked;
 pub mod connection;
 pub mod creds;
-pub mod http;
+pub mod framing;
 pub mod limits;
 pub mod metrics;
 pub mod policy;
@@ -21,7 +20,6 @@ pub mod reload;
 pub mod respond;
 pub mod server;
 pub mod service;
-pub mod wire;
 
 pub use server::run;
 pub use service::Service;

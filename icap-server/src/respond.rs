@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use crate::http::HttpRequest;
+use crate::framing::http::HttpRequest;
 
 /// What every response needs to know about the service.
 #[derive(Debug, Clone)]

@@ -9,7 +9,7 @@ use std::time::Duration;
 use s3map::config::Config;
 use s3map::Credentials;
 use s3squid_icap::connection::{serve, End};
-use s3squid_icap::wire::WireError;
+use s3squid_icap::framing::wire::WireError;
 use s3squid_icap::Service;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -392,7 +392,7 @@ async fn endless_head_is_cut_off() {
     assert!(out.starts_with("ICAP/1.0 400 "), "{out}");
     assert_eq!(
         end,
-        End::Malformed(s3squid_icap::wire::WireError::HeadTooLong)
+        End::Malformed(s3squid_icap::framing::wire::WireError::HeadTooLong)
     );
 }
 

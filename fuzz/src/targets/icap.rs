@@ -7,13 +7,15 @@ use std::pin::Pin;
 use std::sync::OnceLock;
 use std::task::{Context, Poll};
 
-use s3squid_icap::chunked::{Decoder, TooLarge};
 use s3squid_icap::connection::{serve, End};
-use s3squid_icap::http::{self, HttpRequest};
+use s3squid_icap::framing::chunked::{Decoder, TooLarge};
+use s3squid_icap::framing::http::{self, HttpRequest};
+use s3squid_icap::framing::wire::{
+    find, parse_head, Encapsulated, Method, RequestHead, Status, WireError,
+};
 use s3squid_icap::limits::{
     MAX_BODY, MAX_CHUNK_LINE, MAX_HTTP_HEAD, MAX_HTTP_HEADERS, MAX_ICAP_HEAD, MAX_TRAILERS,
 };
-use s3squid_icap::wire::{find, parse_head, Encapsulated, Method, RequestHead, Status, WireError};
 use s3squid_icap::Service;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
@@ -80,7 +82,7 @@ const HTTP_TOKENS: &[&[u8]] = &[
 /// slack for the `Encapsulated` offsets and the result.
 pub const ICAP_HEAD: Target = Target {
     name: "icap_head",
-    entry: "s3squid_icap::wire::parse_head",
+    entry: "s3squid_icap::framing::wire::parse_head",
     run: icap_head,
     bound: |len| len.min(MAX_ICAP_HEAD) + 4 * KIB,
     accepts: |d| matches!(parse_head(d), Ok(Status::Complete(..))),
@@ -206,7 +208,7 @@ fn with_encapsulated(value: &[u8]) -> Vec<u8> {
 /// (the message is built whole) + 4 KiB.
 pub const ENCAPSULATED: Target = Target {
     name: "encapsulated",
-    entry: "s3squid_icap::wire::parse_head (Encapsulated)",
+    entry: "s3squid_icap::framing::wire::parse_head (Encapsulated)",
     run: encapsulated,
     bound: |len| len + len.min(MAX_ICAP_HEAD) + 4 * KIB,
     accepts: |d| matches!(parse_head(&with_encapsulated(d)), Ok(Status::Complete(..))),
@@ -279,7 +281,7 @@ fn decode(data: &[u8], keep: bool, split: Option<usize>) -> Result<Decoded, Wire
 /// the old and the new buffer are live, 3 × the body at most; plus 1 KiB.
 pub const CHUNKED: Target = Target {
     name: "chunked",
-    entry: "s3squid_icap::chunked::Decoder::feed",
+    entry: "s3squid_icap::framing::chunked::Decoder::feed",
     run: chunked,
     bound: |len| 3 * len.min(MAX_BODY) + KIB,
     accepts: |d| matches!(decode(d, true, None), Ok((_, true, _, Ok(_)))),
@@ -356,7 +358,7 @@ fn summary(r: &Result<Decoded, WireError>) -> Result<(usize, bool, bool, usize),
 /// plus 4 KiB; nothing grows with the input (httparse borrows it).
 pub const HTTP_HEAD: Target = Target {
     name: "http_head",
-    entry: "s3squid_icap::http::parse",
+    entry: "s3squid_icap::framing::http::parse",
     run: http_head,
     bound: |_| MAX_HTTP_HEADERS * 32 + 4 * KIB,
     accepts: |d| http::parse(d).is_ok(),

@@ -1,5 +1,5 @@
 use super::*;
-use crate::wire::find;
+use crate::framing::wire::find;
 
 fn info() -> ServiceInfo {
     ServiceInfo {
@@ -51,7 +51,7 @@ fn options_advertise_what_is_enforced() {
 #[test]
 fn adapted_request_offsets_and_headers() {
     let raw = b"GET http://images.example.com/photos/a HTTP/1.1\r\nUser-Agent: t\r\nAuthorization: AWS4 x\r\nX-Amz-Security-Token: evil\r\nx-amz-date: 1\r\nRange: bytes=0-1\r\nHost: images.example.com\r\n\r\n";
-    let req = crate::http::parse(raw).unwrap();
+    let req = crate::framing::http::parse(raw).unwrap();
     let resp = adapted(
         &info(),
         &req,
@@ -77,7 +77,7 @@ fn refusal_is_request_satisfaction() {
     let http_head = String::from_utf8(http_head.to_vec()).unwrap();
     assert!(http_head.starts_with("HTTP/1.1 405 Method Not Allowed\r\n"));
     assert!(http_head.contains("Allow: GET, HEAD\r\n") && http_head.ends_with("\r\n\r\n"));
-    let mut d = crate::chunked::Decoder::default();
+    let mut d = crate::framing::chunked::Decoder::default();
     assert_eq!(d.feed(chunks).unwrap(), chunks.len());
     let body = d.into_body().unwrap();
     let len: usize = http_head

@@ -1,7 +1,7 @@
 //! The encapsulated HTTP request head, recognised with `httparse`.
 
+use crate::framing::wire::WireError;
 use crate::limits::MAX_HTTP_HEADERS;
-use crate::wire::WireError;
 
 /// A parsed HTTP request head, borrowing the bytes it came from.
 #[derive(Debug, PartialEq, Eq)]

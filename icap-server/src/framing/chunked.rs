@@ -19,8 +19,8 @@ use nom::combinator::{all_consuming, eof, rest};
 use nom::sequence::{preceded, terminated};
 use nom::{IResult, Parser};
 
+use crate::framing::wire::{find, WireError};
 use crate::limits::{MAX_BODY, MAX_CHUNK_LINE, MAX_TRAILERS};
-use crate::wire::{find, WireError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
