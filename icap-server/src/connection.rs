@@ -260,8 +260,8 @@ async fn reqmod<S: AsyncRead + AsyncWrite + Unpin>(
 }
 
 /// The encapsulated HTTP head, parsed once (the decision and the adapted request both use
-/// it); `None` when the message has none. A GET or HEAD with a body is hostile ICAP input:
-/// Squid never sends one (docs/design.md#icap).
+/// it); `None` when the message has none. A GET or HEAD with a body is refused as malformed
+/// ICAP; Squid does forward one with a chunked body (docs/design.md#icap).
 fn parse_http_head(bytes: &[u8], has_body: bool) -> Result<Option<HttpRequest<'_>>, End> {
     if bytes.is_empty() {
         return Ok(None);

@@ -61,9 +61,9 @@ pub enum WireError {
     /// The encapsulated body's chunked coding is broken or too large.
     #[error("bad encapsulated body")]
     Body,
-    /// A `req-body` with a GET or HEAD request. Squid never sends one (it answers such a
-    /// client request itself, 411, before any ICAP: e2e `bad_escapes_never_suspend_the_service`),
-    /// so only a hostile ICAP client does.
+    /// A `req-body` with a GET or HEAD request. Squid answers such a client request with a
+    /// `Content-Length` body itself (411, before any ICAP), but forwards one with a chunked
+    /// body (docs/design.md#icap): today this error reaches Squid as an ICAP failure.
     #[error("a GET or HEAD request with a body")]
     BodyOnGetOrHead,
 }
