@@ -12,7 +12,7 @@
 //! | an S3 object | the adapted request (S3 URL, its `Host`, the client's safe headers) |
 //! | a body over [`crate::limits::MAX_BODY`] that had to be echoed | HTTP 413 |
 
-use s3map::decide::Method;
+use s3map::decide::{Method, Refusal};
 
 use crate::framing::http::HttpRequest;
 use crate::policy::Outcome;
@@ -98,6 +98,16 @@ impl<'a> Answer<'a> {
         }
     }
 
+    /// The answer to a request refused before any policy could look at it (its head
+    /// unreadable or too large): the HTTP error, by request satisfaction.
+    pub fn refused(why: Refusal, head_only: bool) -> Self {
+        Answer::Refusal {
+            status: why.status(),
+            message: why.message(),
+            head_only,
+        }
+    }
+
     /// The answer when the body this answer needed was over the limit.
     pub fn body_too_large() -> Self {
         Answer::Refusal {
@@ -138,7 +148,6 @@ impl<'a> Answer<'a> {
 mod tests {
     use super::*;
     use crate::policy::Unchanged;
-    use s3map::decide::Refusal;
 
     const OFFERS_204: Offers = Offers {
         no_content: true,

@@ -15,11 +15,10 @@ use std::sync::atomic::Ordering::Relaxed;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::time::{timeout, timeout_at};
 
-use s3map::decide::Method;
+use s3map::decide::{Method, Refusal};
 
 use crate::answer::{Answer, Offers};
 use crate::framing::chunked::Decoder;
-use crate::framing::http::HttpRequest;
 use crate::framing::wire::{self, parse_head, RequestHead, Status, WireError};
 use crate::limits::{MAX_HTTP_HEAD, MESSAGE_TIMEOUT, WRITE_TIMEOUT};
 use crate::policy::Outcome;
@@ -207,26 +206,47 @@ async fn reqmod<S: AsyncRead + AsyncWrite + Unpin>(
     let enc = head
         .encapsulated
         .ok_or(End::Malformed(WireError::MissingEncapsulated))?;
-    debug_assert!(enc.head_len <= MAX_HTTP_HEAD);
-    fill(c, enc.head_len, deadline).await?;
-    let http_head: Vec<u8> = c.buf.drain(..enc.head_len).collect();
+    // Once the ICAP framing is valid, whatever the HTTP bytes inside hold is the client's
+    // doing and ends as an HTTP answer to that client, never as an ICAP error (Squid counts
+    // those against the service and suspends it): docs/design.md#icap.
+    let http_head = read_http_head(c, enc.head_len, deadline).await?;
     let started = Instant::now();
 
-    let req = parse_http_head(&http_head, enc.body)?;
-    let outcome = req.as_ref().map(|req| {
-        let now = SystemTime::now();
-        st.policy.apply(
-            Method::from_token(req.method),
-            req.target,
-            || svc.credentials(now),
-            now,
-        )
-    });
+    let parsed = match &http_head {
+        // Where the head ends is the ICAP peer's framing (`Encapsulated`); what is in it,
+        // the client's.
+        HttpHead::Kept(b) if !b.is_empty() && !b.ends_with(b"\r\n\r\n") => {
+            return Err(End::Malformed(WireError::HttpHead));
+        }
+        HttpHead::Kept(b) if !b.is_empty() => Some(crate::framing::http::parse(b)),
+        _ => None,
+    };
+    let req = parsed.as_ref().and_then(|p| p.as_ref().ok());
+    let unreadable = match (&http_head, &parsed) {
+        (HttpHead::TooLarge { .. }, _) => Some(Refusal::HeadTooLarge),
+        (_, Some(Err(_))) => Some(Refusal::Unreadable),
+        _ => None,
+    };
+    let outcome = match unreadable {
+        Some(why) => Some(Outcome::Refused(why)),
+        None => req.map(|req| {
+            let now = SystemTime::now();
+            st.policy.apply(
+                Method::from_token(req.method),
+                req.target,
+                || svc.credentials(now),
+                now,
+            )
+        }),
+    };
     let offers = Offers {
         no_content: head.allow_204,
         preview: head.preview.is_some(),
     };
-    let mut answer = Answer::choose(offers, req.as_ref().zip(outcome.as_ref()));
+    let mut answer = match unreadable {
+        Some(why) => Answer::refused(why, http_head.is_head()),
+        None => Answer::choose(offers, req.zip(outcome.as_ref())),
+    };
     let body = if enc.body {
         read_body(c, answer.needs_body(), deadline).await?
     } else {
@@ -240,7 +260,7 @@ async fn reqmod<S: AsyncRead + AsyncWrite + Unpin>(
             None
         }
     };
-    let response = answer.encode(&st.info, &http_head, body.as_deref());
+    let response = answer.encode(&st.info, http_head.bytes(), body.as_deref());
 
     svc.metrics.record(outcome.as_ref(), started.elapsed());
     if let Some(Outcome::Unchanged(why)) = &outcome {
@@ -259,18 +279,58 @@ async fn reqmod<S: AsyncRead + AsyncWrite + Unpin>(
     Ok(!head.close)
 }
 
-/// The encapsulated HTTP head, parsed once (the decision and the adapted request both use
-/// it); `None` when the message has none. A GET or HEAD with a body is refused as malformed
-/// ICAP; Squid does forward one with a chunked body (docs/design.md#icap).
-fn parse_http_head(bytes: &[u8], has_body: bool) -> Result<Option<HttpRequest<'_>>, End> {
-    if bytes.is_empty() {
-        return Ok(None);
+/// The encapsulated HTTP head as read.
+enum HttpHead {
+    /// Its bytes (empty when the message has none).
+    Kept(Vec<u8>),
+    /// Over [`MAX_HTTP_HEAD`]: read past, not kept.
+    TooLarge {
+        /// It starts with `HEAD ` (the answer then has no body).
+        head: bool,
+    },
+}
+
+impl HttpHead {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            HttpHead::Kept(b) => b,
+            HttpHead::TooLarge { .. } => &[],
+        }
     }
-    let req = crate::framing::http::parse(bytes).map_err(End::Malformed)?;
-    if has_body && Method::from_token(req.method).is_some() {
-        return Err(End::Malformed(WireError::BodyOnGetOrHead));
+
+    /// Whether the request is a HEAD, going by its first bytes (the answer to a HEAD has no
+    /// body), whether or not the rest can be read.
+    fn is_head(&self) -> bool {
+        match self {
+            HttpHead::Kept(b) => b.starts_with(b"HEAD "),
+            HttpHead::TooLarge { head } => *head,
+        }
     }
-    Ok(Some(req))
+}
+
+/// Reads the `len` bytes of the encapsulated HTTP head: kept up to [`MAX_HTTP_HEAD`],
+/// read past beyond it (the buffer never holds more than one read of it).
+async fn read_http_head<S: AsyncRead + AsyncWrite + Unpin>(
+    c: &mut Conn<S>,
+    len: usize,
+    deadline: tokio::time::Instant,
+) -> Result<HttpHead, End> {
+    if len <= MAX_HTTP_HEAD {
+        fill(c, len, deadline).await?;
+        return Ok(HttpHead::Kept(c.buf.drain(..len).collect()));
+    }
+    fill(c, 5, deadline).await?;
+    let head = c.buf.starts_with(b"HEAD ");
+    let mut left = len;
+    loop {
+        let take = left.min(c.buf.len());
+        c.buf.drain(..take);
+        left -= take;
+        if left == 0 {
+            return Ok(HttpHead::TooLarge { head });
+        }
+        fill(c, 1, deadline).await?;
+    }
 }
 
 /// What reading an encapsulated body left.

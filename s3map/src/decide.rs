@@ -73,11 +73,17 @@ pub enum Refusal {
     KeyTooLong,
     /// The adapted URL would exceed Squid's URL limit → 400.
     UrlTooLong,
+    /// The request head cannot be read as HTTP (bytes Squid passed on but an HTTP parser
+    /// refuses: a raw non-ASCII target, a DEL in a header value, too many header fields, an
+    /// unknown version) → 400. Only the signer sees whole heads; [`decide`] never returns it.
+    Unreadable,
+    /// The request head is larger than the signer reads → 431.
+    HeadTooLarge,
 }
 
 impl Refusal {
     /// Every refusal, in a fixed order (metrics index by it).
-    pub const ALL: [Refusal; 9] = [
+    pub const ALL: [Refusal; 11] = [
         Refusal::Method,
         Refusal::Query,
         Refusal::BucketRoot,
@@ -87,6 +93,8 @@ impl Refusal {
         Refusal::DotSegment,
         Refusal::KeyTooLong,
         Refusal::UrlTooLong,
+        Refusal::Unreadable,
+        Refusal::HeadTooLarge,
     ];
 
     /// Its position in [`Refusal::ALL`] (declaration order; pinned by a test).
@@ -104,7 +112,9 @@ impl Refusal {
             | Refusal::NotUtf8
             | Refusal::DotSegment
             | Refusal::KeyTooLong
-            | Refusal::UrlTooLong => 400,
+            | Refusal::UrlTooLong
+            | Refusal::Unreadable => 400,
+            Refusal::HeadTooLarge => 431,
         }
     }
 
@@ -120,6 +130,8 @@ impl Refusal {
             Refusal::DotSegment => "dot_segment",
             Refusal::KeyTooLong => "key_too_long",
             Refusal::UrlTooLong => "url_too_long",
+            Refusal::Unreadable => "unreadable",
+            Refusal::HeadTooLarge => "head_too_large",
         }
     }
 
@@ -135,6 +147,8 @@ impl Refusal {
             Refusal::DotSegment => "The URL has a . or .. path segment.",
             Refusal::KeyTooLong => "The key is longer than 1024 bytes.",
             Refusal::UrlTooLong => "The resulting URL is too long.",
+            Refusal::Unreadable => "The request could not be read as HTTP.",
+            Refusal::HeadTooLarge => "The request header is too large.",
         }
     }
 }

@@ -12,7 +12,7 @@ use nom::combinator::all_consuming;
 use nom::sequence::{preceded, separated_pair, terminated};
 use nom::{IResult, Offset, Parser};
 
-use crate::limits::{MAX_HTTP_HEAD, MAX_ICAP_HEAD, MAX_ICAP_HEADERS};
+use crate::limits::{MAX_ICAP_HEAD, MAX_ICAP_HEADERS};
 
 /// Result of feeding bytes to a parser.
 #[derive(Debug, PartialEq, Eq)]
@@ -54,18 +54,15 @@ pub enum WireError {
     /// `Preview` not a decimal number.
     #[error("bad Preview header")]
     Preview,
-    /// The encapsulated HTTP head is longer than [`MAX_HTTP_HEAD`] or does not end where
-    /// `Encapsulated` says.
+    /// The encapsulated HTTP head does not end (CRLF CRLF) where `Encapsulated` says: the
+    /// ICAP peer's framing is broken. (A head that ends there but cannot be read as HTTP,
+    /// [`crate::framing::http::parse`], holds the client's bytes: the connection answers the
+    /// client with HTTP 400, never with an ICAP error.)
     #[error("bad encapsulated HTTP head")]
     HttpHead,
     /// The encapsulated body's chunked coding is broken or too large.
     #[error("bad encapsulated body")]
     Body,
-    /// A `req-body` with a GET or HEAD request. Squid answers such a client request with a
-    /// `Content-Length` body itself (411, before any ICAP), but forwards one with a chunked
-    /// body (docs/design.md#icap): today this error reaches Squid as an ICAP failure.
-    #[error("a GET or HEAD request with a body")]
-    BodyOnGetOrHead,
 }
 
 impl WireError {
@@ -291,9 +288,8 @@ fn parse_reqmod_encapsulated(v: &str) -> Result<Encapsulated, WireError> {
         },
         _ => return Err(WireError::Encapsulated),
     };
-    if enc.head_len > MAX_HTTP_HEAD {
-        return Err(WireError::HttpHead);
-    }
+    // A head over MAX_HTTP_HEAD is still well framed: the connection reads past it without
+    // keeping it and answers the client (its size is the client's doing, not the peer's).
     Ok(enc)
 }
 

@@ -8,6 +8,7 @@ mod failures;
 mod faults;
 mod first_light;
 mod helpers;
+mod hostile;
 mod outage;
 
 /// The bytes stored for a key: distinct per key, so a wrong object cannot pass.

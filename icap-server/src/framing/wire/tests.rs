@@ -113,10 +113,6 @@ fn malformed_heads() {
             WireError::Encapsulated,
         ),
         (
-            &format!("{r}Encapsulated: req-hdr=0, null-body=70000\r\n\r\n"),
-            WireError::HttpHead,
-        ),
-        (
             &format!("{r}Encapsulated: req-hdr=0,\r\n\r\n"),
             WireError::Encapsulated,
         ),
