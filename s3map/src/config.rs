@@ -536,12 +536,27 @@ fn validate_redirect(raw: RawRedirect, at: usize, c: &mut Collector) -> Option<R
         );
         return None;
     }
-    if to.get_ref().ends_with('*') && !from.get_ref().ends_with('*') {
-        c.at(
-            to.span().start,
-            "a redirect `to` ending in * needs a `from` ending in *",
-        );
-        return None;
+    if let Some(base) = t.strip_suffix('*') {
+        if !from.get_ref().ends_with('*') {
+            c.at(
+                to.span().start,
+                "a redirect `to` ending in * needs a `from` ending in *",
+            );
+            return None;
+        }
+        // The tail goes after a path `/`, never into the scheme, host or port
+        // (`https://cdn.example.com*` + `.evil.example/x` would leave the site).
+        let path = match base.split_once("://") {
+            Some((_, after)) => after.find('/').map(|i| &after[i..]),
+            None => Some(base),
+        };
+        if !path.is_some_and(|p| p.ends_with('/')) {
+            c.at(
+                to.span().start,
+                format!("redirect to {t:?}: its * must follow a / of the path (e.g. https://cdn.example.com/*), so the matched tail cannot change the host"),
+            );
+            return None;
+        }
     }
     Some(Redirect {
         from: from.into_inner(),

@@ -79,11 +79,14 @@ pub enum Refusal {
     Unreadable,
     /// The request head is larger than the signer reads → 431.
     HeadTooLarge,
+    /// A redirect's wildcard tail would make the `Location` leave the site (`//host/…`)
+    /// → 400.
+    OffSite,
 }
 
 impl Refusal {
     /// Every refusal, in a fixed order (metrics index by it).
-    pub const ALL: [Refusal; 11] = [
+    pub const ALL: [Refusal; 12] = [
         Refusal::Method,
         Refusal::Query,
         Refusal::BucketRoot,
@@ -95,6 +98,7 @@ impl Refusal {
         Refusal::UrlTooLong,
         Refusal::Unreadable,
         Refusal::HeadTooLarge,
+        Refusal::OffSite,
     ];
 
     /// Its position in [`Refusal::ALL`] (declaration order; pinned by a test).
@@ -113,7 +117,8 @@ impl Refusal {
             | Refusal::DotSegment
             | Refusal::KeyTooLong
             | Refusal::UrlTooLong
-            | Refusal::Unreadable => 400,
+            | Refusal::Unreadable
+            | Refusal::OffSite => 400,
             Refusal::HeadTooLarge => 431,
         }
     }
@@ -132,6 +137,7 @@ impl Refusal {
             Refusal::UrlTooLong => "url_too_long",
             Refusal::Unreadable => "unreadable",
             Refusal::HeadTooLarge => "head_too_large",
+            Refusal::OffSite => "off_site",
         }
     }
 
@@ -149,6 +155,7 @@ impl Refusal {
             Refusal::UrlTooLong => "The resulting URL is too long.",
             Refusal::Unreadable => "The request could not be read as HTTP.",
             Refusal::HeadTooLarge => "The request header is too large.",
+            Refusal::OffSite => "The redirect would leave this site.",
         }
     }
 }
@@ -229,12 +236,14 @@ pub fn decide_parsed<'r, 'u>(
         Ok(k) => k,
         Err(why) => return refuse(why),
     };
-    if let Some((status, location)) = route
+    match route
         .redirects
         .iter()
         .find_map(|r| Some((r.status, r.apply(&relative)?)))
     {
-        return Decision::Redirect(route, status, location);
+        Some((status, Ok(location))) => return Decision::Redirect(route, status, location),
+        Some((_, Err(why))) => return refuse(why),
+        None => {}
     }
     if relative.is_empty() || relative.ends_with('/') {
         match &route.index {

@@ -123,15 +123,22 @@ pub struct Redirect {
 }
 
 impl Redirect {
-    /// The `Location` for a decoded route-relative path, if this redirect matches it.
-    pub fn apply(&self, rest: &str) -> Option<String> {
+    /// The `Location` for a decoded route-relative path, if this redirect matches it:
+    /// `Some(Err(Refusal::OffSite))` when the matched tail, put after `to`'s `/`, would make
+    /// a `//` or `/\` (a scheme-relative URL that leaves the site: `//evil.example/x`).
+    /// `to`'s wildcard always follows a path `/` (the config checks), so the tail can never
+    /// change the scheme, host or port.
+    pub fn apply(&self, rest: &str) -> Option<Result<String, crate::decide::Refusal>> {
         match self.from.strip_suffix('*') {
-            None => (self.from == rest).then(|| self.to.clone()),
+            None => (self.from == rest).then(|| Ok(self.to.clone())),
             Some(prefix) => {
                 let tail = rest.strip_prefix(prefix)?;
                 Some(match self.to.strip_suffix('*') {
-                    Some(to) => format!("{to}{}", crate::pct::encode_path(tail)),
-                    None => self.to.clone(),
+                    Some(_) if tail.starts_with(['/', '\\']) => {
+                        Err(crate::decide::Refusal::OffSite)
+                    }
+                    Some(to) => Ok(format!("{to}{}", crate::pct::encode_path(tail))),
+                    None => Ok(self.to.clone()),
                 })
             }
         }

@@ -142,3 +142,37 @@ fn bad_bytes_never_panic() {
         assert!(Config::parse(text).is_err(), "{text:?}");
     }
 }
+
+/// Issue 9, point 2: `to = "https://cdn.example.com*"` turned `/.evil.example/x` into
+/// `https://cdn.example.com.evil.example/x`; a `to` whose * does not follow a path `/` is
+/// refused by the check, with its line.
+#[test]
+fn a_redirect_wildcard_must_follow_a_path_slash() {
+    let route = "[[route]]\nname = 's'\npublic = 'http://www.example.com/'\nbucket = 'site-bucket'\nregion = 'us-east-1'\n[[route.redirect]]\nfrom = 'a/*'\n";
+    for to in [
+        "https://cdn.example.com*",
+        "https://*",
+        "http://cdn.example.com:8080*",
+        "/x*",
+    ] {
+        let p = problems(&format!("{route}to = '{to}'\n"));
+        assert_eq!(p.len(), 1, "{to}: {p:?}");
+        assert!(
+            p[0].message.contains("must follow a / of the path"),
+            "{to}: {}",
+            p[0].message
+        );
+        assert_eq!(p[0].line, Some(8), "{to}");
+    }
+    for to in [
+        "https://cdn.example.com/*",
+        "/*",
+        "/new/*",
+        "http://h:8080/a/*",
+    ] {
+        assert!(
+            Config::parse(&format!("{route}to = '{to}'\n")).is_ok(),
+            "{to}"
+        );
+    }
+}

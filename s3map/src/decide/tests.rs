@@ -346,3 +346,50 @@ fn only_exact_get_and_head_are_forwarded_methods() {
         other => panic!("{other:?}"),
     }
 }
+
+/// Issue 9, point 2: `from = "old/*", to = "/*"` made `/old//evil.example/x.jpg` a
+/// `Location: //evil.example/x.jpg` (an open redirect); a tail starting with `/` or `\`
+/// (decoded: `%2F`, `%5C`) is refused with 400, whatever `to` is.
+#[test]
+fn a_redirect_tail_never_leaves_the_site() {
+    let cfg = crate::config::Config::parse(
+        "[[route]]\nname = 's'\npublic = 'http://www.example.com/'\nbucket = 'site-bucket'\n\
+         region = 'us-east-1'\nauth = 'none'\n\
+         [[route.redirect]]\nfrom = 'old/*'\nto = '/*'\n\
+         [[route.redirect]]\nfrom = 'cdn/*'\nto = 'https://cdn.example.com/*'\n",
+    )
+    .unwrap();
+    let t = RouteTable::new(&cfg.routes);
+    for url in [
+        "http://www.example.com/old//evil.example/x.jpg",
+        "http://www.example.com/old/%2Fevil.example/x.jpg",
+        "http://www.example.com/old/%5Cevil.example/x.jpg",
+        "http://www.example.com/old/\\evil.example/x.jpg",
+        "http://www.example.com/cdn//evil.example/x",
+    ] {
+        match decide(&t, Some(Method::Get), url) {
+            Decision::Refuse(_, why) => {
+                assert_eq!((why, why.status()), (Refusal::OffSite, 400), "{url}")
+            }
+            other => panic!("{url}: {other:?}"),
+        }
+    }
+    match decide(
+        &t,
+        Some(Method::Get),
+        "http://www.example.com/old/a/b%20c.jpg",
+    ) {
+        Decision::Redirect(_, 301, loc) => assert_eq!(loc, "/a/b%20c.jpg"),
+        other => panic!("{other:?}"),
+    }
+    match decide(
+        &t,
+        Some(Method::Get),
+        "http://www.example.com/cdn/.evil.example/x",
+    ) {
+        Decision::Redirect(_, 301, loc) => {
+            assert_eq!(loc, "https://cdn.example.com/.evil.example/x")
+        }
+        other => panic!("{other:?}"),
+    }
+}
