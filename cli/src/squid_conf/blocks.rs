@@ -111,11 +111,17 @@ pub(super) fn edge_signer_peers(p: &SquidConfParams) -> String {
     out
 }
 
+/// Options every generated `cache_peer` takes: no ICP queries, no cache digests, and no
+/// netdb exchange (without it Squid sends its own unsigned
+/// `GET /squid-internal-dynamic/netdb` to the peer: with a path-style AWS endpoint, a
+/// request for a bucket someone else may own).
+pub(super) const PEER_OPTIONS: &str = "no-query no-digest no-netdb-exchange";
+
 fn signer_peer(out: &mut String, p: &SquidConfParams, name: &str, kind: &str, scheme: Scheme) {
     let addr = p.signer_listen;
     let _ = writeln!(
         out,
-        "cache_peer {} parent {} 0 no-query no-digest{kind} connect-timeout={} name={name}",
+        "cache_peer {} parent {} 0 {PEER_OPTIONS}{kind} connect-timeout={} name={name}",
         addr.ip(),
         addr.port(),
         super::SIGNER_PEER_CONNECT_TIMEOUT_SECS
@@ -147,7 +153,7 @@ pub(super) fn s3_peers(p: &SquidConfParams) -> String {
         );
         let _ = writeln!(
             out,
-            "cache_peer {} parent {} 0 no-query no-digest originserver{tls} connect-timeout={} name={name}",
+            "cache_peer {} parent {} 0 {PEER_OPTIONS} originserver{tls} connect-timeout={} name={name}",
             bare_host(&s.host),
             s.port,
             super::S3_PEER_CONNECT_TIMEOUT_SECS

@@ -237,7 +237,7 @@ fn several_routes_give_one_peer_per_origin_and_one_acl_per_public_host() {
     assert_eq!(
         lines_starting(edge, "cache_peer"),
         [
-            "cache_peer 127.0.0.1 parent 3129 0 no-query no-digest originserver connect-timeout=2 name=s3signer",
+            "cache_peer 127.0.0.1 parent 3129 0 no-query no-digest no-netdb-exchange originserver connect-timeout=2 name=s3signer",
             "cache_peer_access s3signer allow s3squid_public1 s3squid_public1_port s3squid_http",
             "cache_peer_access s3signer allow s3squid_public2 s3squid_public2_port s3squid_http",
             "cache_peer_access s3signer deny all",
@@ -263,17 +263,17 @@ fn several_routes_give_one_peer_per_origin_and_one_acl_per_public_host() {
 
     // The S3 peers, in the signer and the single Squid.
     let peer_lines = [
-        "cache_peer 127.0.0.1 parent 9000 0 no-query no-digest originserver connect-timeout=5 name=s3_1",
+        "cache_peer 127.0.0.1 parent 9000 0 no-query no-digest no-netdb-exchange originserver connect-timeout=5 name=s3_1",
         "acl s3_1_host dst 127.0.0.1",
         "acl s3_1_port port 9000",
         "cache_peer_access s3_1 allow s3_1_host s3_1_port s3squid_http",
         "cache_peer_access s3_1 deny all",
-        "cache_peer docs.s3.eu-west-1.amazonaws.com parent 443 0 no-query no-digest originserver tls tls-options=NORMAL:-VERS-TLS1.3 tls-min-version=1.2 connect-timeout=5 name=s3_2",
+        "cache_peer docs.s3.eu-west-1.amazonaws.com parent 443 0 no-query no-digest no-netdb-exchange originserver tls tls-options=NORMAL:-VERS-TLS1.3 tls-min-version=1.2 connect-timeout=5 name=s3_2",
         "acl s3_2_host dstdomain docs.s3.eu-west-1.amazonaws.com",
         "acl s3_2_port port 443",
         "cache_peer_access s3_2 allow s3_2_host s3_2_port s3squid_https",
         "cache_peer_access s3_2 deny all",
-        "cache_peer media.minio.internal parent 9443 0 no-query no-digest originserver tls tls-options=NORMAL:-VERS-TLS1.3 tls-min-version=1.2 connect-timeout=5 name=s3_3",
+        "cache_peer media.minio.internal parent 9443 0 no-query no-digest no-netdb-exchange originserver tls tls-options=NORMAL:-VERS-TLS1.3 tls-min-version=1.2 connect-timeout=5 name=s3_3",
         "acl s3_3_host dstdomain media.minio.internal",
         "acl s3_3_port port 9443",
         "cache_peer_access s3_3 allow s3_3_host s3_3_port s3squid_https",
@@ -355,10 +355,10 @@ endpoint = "http://[::1]:9000"
     assert_eq!(
         lines_starting(edge, "cache_peer"),
         [
-            "cache_peer 127.0.0.1 parent 3129 0 no-query no-digest originserver connect-timeout=2 name=s3signer",
+            "cache_peer 127.0.0.1 parent 3129 0 no-query no-digest no-netdb-exchange originserver connect-timeout=2 name=s3signer",
             "cache_peer_access s3signer allow s3squid_public2 s3squid_public2_port s3squid_http",
             "cache_peer_access s3signer deny all",
-            "cache_peer 127.0.0.1 parent 3129 0 no-query no-digest connect-timeout=2 name=s3signer_https",
+            "cache_peer 127.0.0.1 parent 3129 0 no-query no-digest no-netdb-exchange connect-timeout=2 name=s3signer_https",
             "cache_peer_access s3signer_https allow s3squid_public1 s3squid_public1_port s3squid_https",
             "cache_peer_access s3signer_https deny all",
         ]
@@ -378,7 +378,7 @@ endpoint = "http://[::1]:9000"
     );
     assert!(!signer.contains("protocol="));
     assert!(signer
-        .contains("\ncache_peer ::1 parent 9000 0 no-query no-digest originserver connect-timeout=5 name=s3_2\n"));
+        .contains("\ncache_peer ::1 parent 9000 0 no-query no-digest no-netdb-exchange originserver connect-timeout=5 name=s3_2\n"));
     assert!(signer.contains("\nacl s3_2_host dst ::1\n"));
     for (_, text) in two.iter().chain(&render(Layout::Single, &p)) {
         assert_eq!(
@@ -446,4 +446,22 @@ fn regex_escaping() {
         blocks::regex_escape("http://a.b:8/p+q(1)/[x]{y}|z^$*?\\"),
         r"http://a\.b:8/p\+q\(1\)/\[x\]\{y\}\|z\^\$\*\?\\"
     );
+}
+
+/// Issue 9, point 6: every generated `cache_peer` disables the netdb exchange, so Squid
+/// never sends S3 (or the signer) its own unsigned `GET /squid-internal-dynamic/netdb`.
+#[test]
+fn every_cache_peer_disables_the_netdb_exchange() {
+    let cfg = s3squid_startup::load(&repo_root().join("squid-conf/s3squid.toml")).unwrap();
+    let params = params_from_config(&cfg);
+    let mut peers = 0;
+    for layout in Layout::ALL {
+        for (name, text) in render(layout, &params) {
+            for line in text.lines().filter(|l| l.starts_with("cache_peer ")) {
+                peers += 1;
+                assert!(line.contains(" no-netdb-exchange "), "{name}: {line}");
+            }
+        }
+    }
+    assert!(peers >= 4, "{peers} cache_peer lines");
 }

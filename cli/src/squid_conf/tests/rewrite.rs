@@ -207,7 +207,7 @@ fn overrides_make_a_runnable_setup() {
         ]
     );
     assert!(edge.contains(
-        "\ncache_peer 127.0.0.1 parent 13129 0 no-query no-digest originserver connect-timeout=2 name=s3signer\n"
+        "\ncache_peer 127.0.0.1 parent 13129 0 no-query no-digest no-netdb-exchange originserver connect-timeout=2 name=s3signer\n"
     ));
     assert!(signer.contains("\nhttp_port 127.0.0.1:13129 accel vhost\n"));
     assert!(signer.contains("\nurl_rewrite_program /b/s3squid-rewrite --config /c.toml\n"));
