@@ -10,7 +10,7 @@
 //! bare-URL reply.
 
 /// Longest request line read (Squid's own limit is `MAX_URL + 1024` = 9216 bytes, extras
-/// included). Longer lines are answered `BH` and skipped.
+/// included). Longer lines are answered `ERR` and skipped.
 pub const MAX_HELPER_LINE: usize = 16 * 1024;
 
 /// A request line, split.
@@ -141,7 +141,11 @@ pub enum Reply {
     Redirect(u16, String),
     /// `ERR`: no change.
     Err,
-    /// `BH message="…"`: the helper cannot answer (broken config, bad line).
+    /// `ERR message="…"`: no change, for a line the helper cannot read (its bytes come from
+    /// the client's URL: not the helper's failure, so never `BH`, which Squid counts
+    /// against the helper).
+    Unreadable(&'static str),
+    /// `BH message="…"`: the helper itself cannot answer (a broken configuration).
     Bh(String),
 }
 
@@ -229,6 +233,10 @@ pub fn encode(out: &mut Vec<u8>, channel: Option<&str>, reply: &Reply) {
             push_quoted(out, u);
         }
         Reply::Err => out.extend_from_slice(b"ERR"),
+        Reply::Unreadable(m) => {
+            out.extend_from_slice(b"ERR message=");
+            push_quoted(out, m);
+        }
         Reply::Bh(m) => {
             out.extend_from_slice(b"BH message=");
             push_quoted(out, m);

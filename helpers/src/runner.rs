@@ -96,9 +96,11 @@ fn answer(line: &[u8], out: &mut Vec<u8>, decide: &mut impl Rule) {
     }
 }
 
+/// A line the helper cannot read: its bytes are the client's, so `ERR` (no change), never
+/// `BH`, and only a debug line (a client must not be able to fill cache.log).
 fn reply_err(out: &mut Vec<u8>, channel: Option<&str>, e: LineError) {
-    log::warn!("{} (answered BH)", e.message());
-    encode(out, channel, &Reply::Bh(e.message().to_owned()));
+    log::debug!("{} (answered ERR)", e.message());
+    encode(out, channel, &Reply::Unreadable(e.message()));
 }
 
 fn flush(output: &mut impl Write, out: &mut Vec<u8>) -> Result<(), Stop> {

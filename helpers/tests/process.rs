@@ -120,10 +120,10 @@ fn storeid_answers_every_line_with_and_without_channels() {
         "2 OK store-id=\"http://s3.squid.internal/v1/127.0.0.1:9000/photos/a%20b.jpg\"",
         "3 ERR",
         "OK store-id=\"http://s3.squid.internal/v1/127.0.0.1:9000/photos/q%22uote\"",
-        "BH message=\"empty request line\"",
-        "4 BH message=\"request line is not UTF-8\"",
-        "5 BH message=\"request line has a control character\"",
-        "6 BH message=\"request line too long\"",
+        "ERR message=\"empty request line\"",
+        "4 ERR message=\"request line is not UTF-8\"",
+        "5 ERR message=\"request line has a control character\"",
+        "6 ERR message=\"request line too long\"",
         "7 OK store-id=\"http://s3.squid.internal/v1/127.0.0.1:9000/photos/last\"",
     ];
     assert_eq!(

@@ -19,8 +19,8 @@ use crate::routes::table;
 const READ_BUF: usize = 64 * KIB;
 
 /// The most reply bytes one request byte can bring: an empty line (one byte, `\n`) is
-/// answered `BH message="empty request line"\n` (32 bytes).
-const REPLY_PER_BYTE: usize = 32;
+/// answered `ERR message="empty request line"\n` (33 bytes).
+const REPLY_PER_BYTE: usize = 33;
 
 const LINE_TOKENS: &[&[u8]] = &[
     b"0 ",
@@ -155,8 +155,8 @@ impl<'a> Replies<'a> {
             None => Some(reply),
         };
         assert!(
-            verdict.is_some_and(|v| v.starts_with(b"OK ") || v == b"ERR" || v.starts_with(b"BH ")),
-            "reply {} does not start with the line's channel ID and OK, ERR or BH",
+            verdict.is_some_and(|v| v.starts_with(b"OK ") || v == b"ERR" || v.starts_with(b"ERR message=")),
+            "reply {} does not start with the line's channel ID and OK or ERR (a client's line never gets BH)",
             self.answered
         );
     }

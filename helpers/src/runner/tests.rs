@@ -36,7 +36,7 @@ fn every_line_gets_one_reply_whatever_the_read_sizes() {
     input.extend_from_slice(b"5 http://ok/");
     input.extend_from_slice(&long);
     input.extend_from_slice(b"\n6 http://ok/c");
-    let want = "1 OK store-id=\"id:http://ok/a\"\n2 ERR\nOK store-id=\"id:http://ok/b\"\nBH message=\"empty request line\"\n3 BH message=\"request line is not UTF-8\"\n4 BH message=\"request line has a control character\"\n5 BH message=\"request line too long\"\n6 OK store-id=\"id:http://ok/c\"\n";
+    let want = "1 OK store-id=\"id:http://ok/a\"\n2 ERR\nOK store-id=\"id:http://ok/b\"\nERR message=\"empty request line\"\n3 ERR message=\"request line is not UTF-8\"\n4 ERR message=\"request line has a control character\"\n5 ERR message=\"request line too long\"\n6 OK store-id=\"id:http://ok/c\"\n";
     for piece in [1, 2, 3, 7, 100, 4096, 1 << 20] {
         assert_eq!(
             run_str(&input, piece),
@@ -90,7 +90,7 @@ fn a_line_at_the_limit_with_a_cr_is_answered_however_it_is_read() {
         assert_eq!(
             run_str(&line, piece),
             (
-                "5 BH message=\"request line too long\"\n".to_owned(),
+                "5 ERR message=\"request line too long\"\n".to_owned(),
                 Stop::Eof
             ),
             "piece {piece}"
