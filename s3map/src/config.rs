@@ -354,6 +354,11 @@ fn validate_route(raw: RawRoute, start: usize, c: &mut Collector) -> Option<Rout
             None
         }
     });
+    if let Some(n) = &name {
+        if !valid_route_name(n.get_ref()) {
+            c.at(n.span().start, format!("route name {:?} must be 1-64 of A-Z a-z 0-9 _ . - (it is a metric label and a log field)", n.get_ref()));
+        }
+    }
     if let Some(b) = &bucket {
         if !valid_bucket(b.get_ref()) {
             c.at(b.span().start, format!("bucket {:?} is not a valid S3 bucket name (3-63 of a-z 0-9 . -, starting and ending with a letter or digit)", b.get_ref()));
@@ -563,6 +568,14 @@ fn validate_redirect(raw: RawRedirect, at: usize, c: &mut Collector) -> Option<R
         to: to.into_inner(),
         status,
     })
+}
+
+/// A route name: written unescaped into `/metrics` labels and log lines, so only
+/// `A-Za-z0-9_.-`, 1 to 64 bytes.
+pub fn valid_route_name(n: &str) -> bool {
+    (1..=64).contains(&n.len())
+        && n.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
 }
 
 /// S3's bucket naming rules (the subset that matters for URLs).

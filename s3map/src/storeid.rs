@@ -129,6 +129,9 @@ pub fn for_url(table: &RouteTable, url: &str) -> Option<String> {
         }
         kept.push(pair);
     }
+    if crate::decide::has_repeated_name(&kept) {
+        return None;
+    }
     Some(build(route, &key, &kept))
 }
 

@@ -176,3 +176,23 @@ fn a_redirect_wildcard_must_follow_a_path_slash() {
         );
     }
 }
+
+/// Issue 9, point 6: route names are written unescaped into metric labels; a name with a
+/// quote, a backslash, a space, a line break or nothing in it is refused, with its line.
+#[test]
+fn route_names_are_safe_metric_labels() {
+    let route = |name: &str| {
+        format!("[[route]]\nname = {name:?}\npublic = 'http://www.example.com/'\nbucket = 'site-bucket'\nregion = 'us-east-1'\n")
+    };
+    for bad in ["a\"b", "a\\b", "a b", "a\nb", "", "é", &"x".repeat(65)] {
+        let p = problems(&route(bad));
+        assert!(
+            p.iter()
+                .any(|p| p.message.contains("must be 1-64 of") && p.line == Some(2)),
+            "{bad:?}: {p:?}"
+        );
+    }
+    for good in ["photos", "photos-on-aws", "r_1.v2", &"x".repeat(64)] {
+        assert!(Config::parse(&route(good)).is_ok(), "{good:?}");
+    }
+}

@@ -393,3 +393,46 @@ fn a_redirect_tail_never_leaves_the_site() {
         other => panic!("{other:?}"),
     }
 }
+
+/// Issue 9, point 5: `?versionId=A&versionId=B` and the reverse mapped to one store ID but
+/// were forwarded in the client's order; a repeated allowed parameter is refused (403), and
+/// gets no store ID in any spelling. Control characters in an allowed value (`%0d%0a`) were
+/// signed and forwarded; they are refused like those in keys (400).
+#[test]
+fn one_store_id_one_answer_for_allowed_parameters() {
+    let t = table();
+    let base = "http://images.example.com/photos/thumbs/a";
+    for q in [
+        "versionId=A&versionId=B",
+        "versionId=B&versionId=A",
+        "versionId=A&version%49d=B",
+    ] {
+        assert_eq!(
+            refused("GET", &format!("{base}?{q}")),
+            Refusal::Query,
+            "{q}"
+        );
+        let s3 = format!("https://thumbs.s3.eu-west-1.amazonaws.com/small/a?{q}");
+        assert_eq!(crate::storeid::for_url(&t, &s3), None, "{s3}");
+    }
+    for q in [
+        "versionId=a%0d%0ab",
+        "versionId=%7F",
+        "versionId=%C2%85",
+        "versionId=%0A",
+    ] {
+        assert_eq!(
+            refused("GET", &format!("{base}?{q}")),
+            Refusal::ControlChar,
+            "{q}"
+        );
+    }
+    assert_eq!(
+        refused("GET", &format!("{base}?versionId=%zz")),
+        Refusal::BadEscape
+    );
+    match decide(&t, Some(Method::Get), &format!("{base}?versionId=3%2B1")) {
+        Decision::Object(o) => assert_eq!(o.params, vec!["versionId=3%2B1"]),
+        other => panic!("{other:?}"),
+    }
+}
