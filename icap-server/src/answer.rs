@@ -76,11 +76,7 @@ impl<'a> Answer<'a> {
         let head_only = Method::from_token(req.method) == Some(Method::Head);
         match outcome {
             Outcome::Unchanged(_) => Answer::unchanged(offers),
-            Outcome::Refused(why) => Answer::Refusal {
-                status: why.status(),
-                message: why.message(),
-                head_only,
-            },
+            Outcome::Refused(why) => Answer::refused(*why, head_only),
             Outcome::Redirect(status, location) => Answer::Redirect {
                 status: *status,
                 location,
@@ -98,8 +94,9 @@ impl<'a> Answer<'a> {
         }
     }
 
-    /// The answer to a request refused before any policy could look at it (its head
-    /// unreadable or too large): the HTTP error, by request satisfaction.
+    /// A refusal: the HTTP error the client reads, by request satisfaction (also for a
+    /// request refused before any policy could look at it: its head unreadable or too
+    /// large).
     pub fn refused(why: Refusal, head_only: bool) -> Self {
         Answer::Refusal {
             status: why.status(),

@@ -19,6 +19,7 @@ use s3map::decide::{Method, Refusal};
 
 use crate::answer::{Answer, Offers};
 use crate::framing::chunked::Decoder;
+use crate::framing::http::HttpRequest;
 use crate::framing::wire::{self, parse_head, RequestHead, Status, WireError};
 use crate::limits::{MAX_HTTP_HEAD, MESSAGE_TIMEOUT, WRITE_TIMEOUT};
 use crate::policy::Outcome;
@@ -212,24 +213,10 @@ async fn reqmod<S: AsyncRead + AsyncWrite + Unpin>(
     let http_head = read_http_head(c, enc.head_len, deadline).await?;
     let started = Instant::now();
 
-    let parsed = match &http_head {
-        // Where the head ends is the ICAP peer's framing (`Encapsulated`); what is in it,
-        // the client's.
-        HttpHead::Kept(b) if !b.is_empty() && !b.ends_with(b"\r\n\r\n") => {
-            return Err(End::Malformed(WireError::HttpHead));
-        }
-        HttpHead::Kept(b) if !b.is_empty() => Some(crate::framing::http::parse(b)),
-        _ => None,
-    };
-    let req = parsed.as_ref().and_then(|p| p.as_ref().ok());
-    let unreadable = match (&http_head, &parsed) {
-        (HttpHead::TooLarge { .. }, _) => Some(Refusal::HeadTooLarge),
-        (_, Some(Err(_))) => Some(Refusal::Unreadable),
-        _ => None,
-    };
-    let outcome = match unreadable {
-        Some(why) => Some(Outcome::Refused(why)),
-        None => req.map(|req| {
+    let request = http_head.request();
+    let outcome = match &request {
+        Err(why) => Some(Outcome::Refused(*why)),
+        Ok(req) => req.as_ref().map(|req| {
             let now = SystemTime::now();
             st.policy.apply(
                 Method::from_token(req.method),
@@ -243,9 +230,9 @@ async fn reqmod<S: AsyncRead + AsyncWrite + Unpin>(
         no_content: head.allow_204,
         preview: head.preview.is_some(),
     };
-    let mut answer = match unreadable {
-        Some(why) => Answer::refused(why, http_head.is_head()),
-        None => Answer::choose(offers, req.zip(outcome.as_ref())),
+    let mut answer = match &request {
+        Err(why) => Answer::refused(*why, http_head.is_head()),
+        Ok(req) => Answer::choose(offers, req.as_ref().zip(outcome.as_ref())),
     };
     let body = if enc.body {
         read_body(c, answer.needs_body(), deadline).await?
@@ -291,6 +278,18 @@ enum HttpHead {
 }
 
 impl HttpHead {
+    /// The HTTP request in it (`None`: the message has no head), or why it is refused
+    /// before any policy looks at it: too large, or not readable as HTTP.
+    fn request(&self) -> Result<Option<HttpRequest<'_>>, Refusal> {
+        match self {
+            HttpHead::Kept(b) if b.is_empty() => Ok(None),
+            HttpHead::Kept(b) => crate::framing::http::parse(b)
+                .map(Some)
+                .map_err(|_| Refusal::Unreadable),
+            HttpHead::TooLarge { .. } => Err(Refusal::HeadTooLarge),
+        }
+    }
+
     fn bytes(&self) -> &[u8] {
         match self {
             HttpHead::Kept(b) => b,
@@ -317,7 +316,13 @@ async fn read_http_head<S: AsyncRead + AsyncWrite + Unpin>(
 ) -> Result<HttpHead, End> {
     if len <= MAX_HTTP_HEAD {
         fill(c, len, deadline).await?;
-        return Ok(HttpHead::Kept(c.buf.drain(..len).collect()));
+        let bytes: Vec<u8> = c.buf.drain(..len).collect();
+        // Where the head ends is the ICAP peer's framing (`Encapsulated`); what is in it,
+        // the client's.
+        if !bytes.is_empty() && !bytes.ends_with(b"\r\n\r\n") {
+            return Err(End::Malformed(WireError::HttpHead));
+        }
+        return Ok(HttpHead::Kept(bytes));
     }
     fill(c, 5, deadline).await?;
     let head = c.buf.starts_with(b"HEAD ");

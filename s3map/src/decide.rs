@@ -296,9 +296,11 @@ fn allowed_params<'u>(route: &Route, query: Option<&'u str>) -> Result<Vec<&'u s
 fn check_param_value(pair: &str) -> Result<(), Refusal> {
     let value = pair.split_once('=').map_or("", |(_, v)| v);
     let decoded = pct::decode(value, Plus::Space).map_err(|_| Refusal::BadEscape)?;
-    let has_c0 = decoded.iter().any(|&b| b < 0x20 || b == 0x7f);
-    let has_c1 = std::str::from_utf8(&decoded).is_ok_and(has_control);
-    if has_c0 || has_c1 {
+    let control = match std::str::from_utf8(&decoded) {
+        Ok(s) => has_control(s),
+        Err(_) => decoded.iter().any(|&b| b < 0x20 || b == 0x7f),
+    };
+    if control {
         return Err(Refusal::ControlChar);
     }
     Ok(())
@@ -350,7 +352,7 @@ pub fn has_control(s: &str) -> bool {
 
 /// Whether a key has a `.` or `..` path segment (S3 keeps them literally; s3squid refuses
 /// them).
-pub fn has_dot_segment(key: &str) -> bool {
+fn has_dot_segment(key: &str) -> bool {
     has_dot_segment_bytes(key.as_bytes())
 }
 
