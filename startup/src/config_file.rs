@@ -1,6 +1,7 @@
 //! Reading the configuration file: the one place its bytes come in, bounded by
 //! [`MAX_CONFIG_BYTES`]. The text is handed to [`Config::parse`], which does no I/O.
 
+use std::io::Read as _;
 use std::path::Path;
 
 use s3map::config::{Config, ConfigError};
@@ -39,17 +40,21 @@ pub fn load(path: &Path) -> Result<Config, LoadError> {
 /// [`crate::lastgood::record`] keeps).
 pub fn load_text(path: &Path) -> Result<(Config, String), LoadError> {
     let shown = path.display().to_string();
-    let meta = std::fs::metadata(path).map_err(|source| LoadError::Read {
+    let read = |source| LoadError::Read {
         path: shown.clone(),
         source,
-    })?;
-    if meta.len() > MAX_CONFIG_BYTES {
+    };
+    // One bounded read: a file that grows between a size check and the read (or a FIFO,
+    // or /dev/zero) is never read past the limit.
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_CONFIG_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(read)?;
+    if bytes.len() as u64 > MAX_CONFIG_BYTES {
         return Err(LoadError::TooLarge { path: shown });
     }
-    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Read {
-        path: shown.clone(),
-        source,
-    })?;
+    let text = String::from_utf8(bytes)
+        .map_err(|e| read(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))?;
     let config = Config::parse(&text)?;
     Ok((config, text))
 }

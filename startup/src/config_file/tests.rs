@@ -13,6 +13,11 @@ fn load_reports_missing_and_oversized_files() {
     let big = dir.join("big.toml");
     std::fs::write(&big, vec![b'#'; (MAX_CONFIG_BYTES + 1) as usize]).unwrap();
     assert!(matches!(load(&big), Err(LoadError::TooLarge { .. })));
+    // An endless file is read no further than the limit.
+    assert!(matches!(
+        load(std::path::Path::new("/dev/zero")),
+        Err(LoadError::TooLarge { .. })
+    ));
     let bad = dir.join("bad.toml");
     std::fs::write(&bad, "broken = [").unwrap();
     assert!(matches!(load(&bad), Err(LoadError::Invalid(_))));
