@@ -6,7 +6,7 @@
 //! - [`driver`]: a deterministic mutation driver (seeded PRNG, byte-level mutations of the
 //!   seed corpus in `fuzz/corpus/<target>/`) that runs each case under `catch_unwind` and a
 //!   per-thread allocation counter, and saves any failing input to `fuzz/crashes/`;
-//! - [`routes`]: the route table the mapping targets share.
+//! - [`routes`]: the route table the targets share.
 //!
 //! See `docs/fuzzing.md`.
 #![forbid(unsafe_code)]

@@ -1,4 +1,4 @@
-//! The route table the mapping targets share: the one every crate's tests share
+//! The route table the targets share: the one every crate's tests share
 //! (`tests/data/routes.toml`, `s3map::fixtures`: path and virtual addressing, AWS and
 //! configured endpoints, a key prefix, an allow-listed query parameter, unsigned routes with
 //! an index and redirects, a non-default port), so the seeds of every target name real

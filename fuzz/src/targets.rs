@@ -136,6 +136,12 @@ mod tests {
     #[test]
     fn names_are_unique() {
         for t in TARGETS {
+            assert_eq!(
+                TARGETS.iter().filter(|o| o.name == t.name).count(),
+                1,
+                "{}",
+                t.name
+            );
             assert_eq!(by_name(t.name).map(|b| b.entry), Some(t.entry));
         }
     }

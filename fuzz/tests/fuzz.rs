@@ -103,14 +103,18 @@ fn every_target_has_seeds_and_the_ok_ones_are_valid() {
         let dir = driver::default_corpus_dir().join(target.name);
         let files = driver::load_dir(&dir).unwrap();
         assert!(!files.is_empty(), "no seeds in {}", dir.display());
+        let is_ok = |p: &std::path::Path| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("ok-"))
+        };
+        assert!(
+            files.iter().any(|(p, _)| is_ok(p)),
+            "no ok-* seed in {}: nothing would keep the corpus valid",
+            dir.display()
+        );
         for (path, data) in files {
-            let ok = path
-                .file_name()
-                .unwrap()
-                .to_str()
-                .unwrap()
-                .starts_with("ok-");
-            if ok {
+            if is_ok(&path) {
                 assert!((target.accepts)(&data), "{} is refused", path.display());
             }
         }

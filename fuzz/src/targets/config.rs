@@ -67,9 +67,10 @@ pub const CONFIG: Target = Target {
 };
 
 /// Parses configuration text. A valid configuration has routes with unique names and
-/// public prefixes, and its route table and fast-path index build, and the fast path
-/// answers each route's own S3 URL as the general path does; an invalid one has problems,
-/// each with a message and at most the text's last line.
+/// public prefixes, and its route table and fast-path index build; when the fast path
+/// answers a route's public or S3 URL, it answers what the general path does. An invalid
+/// one has problems, each with a message and a line within the text (or the end of file,
+/// one past its last line).
 pub fn config(data: &[u8]) {
     let text = utf8_prefix(&data[..data.len().min(MAX_TEXT)]);
     let parsed = Config::parse(text);

@@ -246,7 +246,7 @@ pub const HELPER_STOREID: Target = Target {
 
 /// Runs the store-id helper on a stream of request lines read in pieces. It stops at EOF,
 /// answers every line once, in order, with the line's channel ID, and the same as when
-/// the stream is read whole; and for each of the first
+/// the stream is read whole; and for each of the first eight
 /// lines the raw fast path answers exactly what parsing the line and the general rule do.
 pub fn helper_storeid(data: &[u8]) {
     STOREID.with(|rule| {

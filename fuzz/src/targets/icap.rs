@@ -200,7 +200,7 @@ fn with_encapsulated(value: &[u8]) -> Vec<u8> {
 
 /// `wire::parse_head` with the input as the value of a REQMOD's `Encapsulated` header.
 ///
-/// Bound: the message built around the input (input + 68 bytes) and the head's bound
+/// Bound: the message built around the input (input + 64 bytes) and the head's bound
 /// ([`ICAP_HEAD`]) for it: 2 × min(len, [`MAX_ICAP_HEAD`]) + the part past the limit
 /// (the message is built whole) + 4 KiB.
 pub const ENCAPSULATED: Target = Target {
