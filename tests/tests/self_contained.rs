@@ -144,30 +144,16 @@ fn docs_named_in_code_and_docs_exist_with_their_anchors() {
     // This file names made-up docs paths to explain and test the check.
     let this_file = "tests/tests/self_contained.rs";
     for (file, text) in texts().into_iter().filter(|(f, _)| f != this_file) {
-        let mut rest = text.as_str();
-        while let Some(i) = rest.find("docs/") {
-            let tail = &rest[i..];
-            rest = &rest[i + 5..];
-            let name_end = tail
-                .find(|c: char| !(c.is_ascii_alphanumeric() || "/._-#".contains(c)))
-                .unwrap_or(tail.len());
-            let reference = tail[..name_end].trim_end_matches(['.', ',']);
-            let (doc, anchor) = match reference.split_once('#') {
-                Some((d, a)) => (d, Some(a)),
-                None => (reference, None),
-            };
-            if !doc.ends_with(".md") {
-                continue;
-            }
+        for (doc, anchor) in docs_references(&text) {
             // `docs/x.md` from inside docs/ or from a crate's comment means the top-level docs.
             if !files.contains(doc) {
-                broken.push(format!("{file}: {reference} (no such file)"));
+                broken.push(format!("{file}: {doc} (no such file)"));
                 continue;
             }
             if let Some(anchor) = anchor {
                 let body = std::fs::read_to_string(repo_root().join(doc)).unwrap_or_default();
                 if !has_anchor(&body, anchor) {
-                    broken.push(format!("{file}: {reference} (no such anchor in {doc})"));
+                    broken.push(format!("{file}: {doc}#{anchor} (no such anchor)"));
                 }
             }
         }
@@ -177,6 +163,29 @@ fn docs_named_in_code_and_docs_exist_with_their_anchors() {
         "references to docs that do not exist:\n{}",
         broken.join("\n")
     );
+}
+
+/// Every `docs/NAME.md[#anchor]` a text names, as (path, anchor), trailing punctuation
+/// left out.
+fn docs_references(text: &str) -> Vec<(&str, Option<&str>)> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(i) = rest.find("docs/") {
+        let tail = &rest[i..];
+        rest = &rest[i + 5..];
+        let name_end = tail
+            .find(|c: char| !(c.is_ascii_alphanumeric() || "/._-#".contains(c)))
+            .unwrap_or(tail.len());
+        let reference = tail[..name_end].trim_end_matches(['.', ',']);
+        let (doc, anchor) = match reference.split_once('#') {
+            Some((d, a)) => (d, Some(a)),
+            None => (reference, None),
+        };
+        if doc.ends_with(".md") {
+            out.push((doc, anchor));
+        }
+    }
+    out
 }
 
 /// Whether a Markdown text has `anchor`: an explicit `id="anchor"` or a heading whose
@@ -210,6 +219,10 @@ fn the_checks_themselves_can_fail() {
         ["../b.md"]
     );
     assert_eq!(normalise(Path::new("docs/../README.md")), "README.md");
+    assert_eq!(
+        docs_references("see docs/a.md#x, and (../docs/b.md). Not docs/ or docs/c.txt."),
+        [("docs/a.md", Some("x")), ("docs/b.md", None)]
+    );
     assert_eq!(normalise(Path::new("../x")), "../x");
     assert!(has_anchor("<a id=\"fact-1\"></a>\n## One", "fact-1"));
     assert!(has_anchor("## The two commands", "the-two-commands"));
