@@ -310,6 +310,10 @@ fn check_param_value(pair: &str) -> Result<(), Refusal> {
 /// parameter is refused: the store ID sorts pairs, so `?v=A&v=B` and `?v=B&v=A` would be one
 /// cache key for what a store reading the first (or the last) occurrence serves as two.
 pub fn has_repeated_name(pairs: &[&str]) -> bool {
+    // Nothing to decode or allocate for what almost every request has: none or one.
+    if pairs.len() < 2 {
+        return false;
+    }
     let mut names: Vec<Vec<u8>> = pairs
         .iter()
         .map(|p| {
