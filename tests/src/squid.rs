@@ -153,6 +153,10 @@ pub struct Squid {
     pub cache_log: PathBuf,
     /// The `squid -N` process.
     pub proc: Proc,
+    /// Its `-n` service name, unique per instance: Squid names its shared-memory segments
+    /// after it (`/squid-cf__metadata.shm` by default), so two Squids starting at once under
+    /// the default name collide (`shm_open … File exists`, and one of them exits).
+    service: String,
 }
 
 impl Squid {
@@ -180,7 +184,9 @@ impl Squid {
         if is_root() {
             crate::give_to_proxy(&sb.dir);
         }
-        let out = Command::new("squid").arg("-N").arg("-f").arg(&conf).arg("-z").output().unwrap_or_else(|e| {
+        // Alphanumeric, as Squid requires.
+        let service = format!("e2e{}p{port}", std::process::id());
+        let out = Command::new("squid").arg("-N").args(["-n", &service]).arg("-f").arg(&conf).arg("-z").output().unwrap_or_else(|e| {
             panic!("squid is not installed or not on PATH ({e}): run scripts/test, which installs it")
         });
         assert!(
@@ -189,7 +195,7 @@ impl Squid {
             String::from_utf8_lossy(&out.stderr)
         );
         let mut cmd = Command::new("squid");
-        cmd.arg("-N").arg("-f").arg(&conf);
+        cmd.arg("-N").args(["-n", &service]).arg("-f").arg(&conf);
         let proc = Proc::spawn(
             &format!("squid-{name}"),
             cmd,
@@ -203,6 +209,7 @@ impl Squid {
             access_log: inst.access_log.clone(),
             cache_log: inst.cache_log.clone(),
             proc,
+            service,
         }
     }
 
@@ -244,6 +251,7 @@ impl Squid {
     /// `squid -k <what>` against this instance (rotate, reconfigure).
     pub fn control(&self, what: &str) {
         let out = Command::new("squid")
+            .args(["-n", &self.service])
             .arg("-f")
             .arg(&self.conf)
             .args(["-k", what])
