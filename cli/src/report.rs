@@ -18,12 +18,61 @@ fn route_line(out: &mut String, route: &Route) {
 }
 
 /// What s3squid does with a `method` request for the absolute `url`: not ours, refused
-/// (status and reason) or an S3 object (route, bucket, key, unsigned S3 URL, store ID).
+/// (status and reason) or an S3 object (route, bucket, key, unsigned S3 URL, store ID),
+/// then the switches in force and what they change for it.
 pub fn explain(cfg: &Config, method: &str, url: &str) -> String {
     let table = RouteTable::new(&cfg.routes);
     let mut out = format!("{method} {url}\n");
-    match decide(&table, Method::from_token(method), url) {
-        Decision::NotOurs => not_ours(&mut out, cfg, url),
+    let decision = decide(&table, Method::from_token(method), url);
+    explain_decision(&mut out, cfg, url, &decision);
+    switches(&mut out, cfg, &decision);
+    out
+}
+
+/// The effect of a switched-off request, as every program sees it.
+const LEFT_UNCHANGED: &str = "s3squid-icap answers ICAP 204 and s3squid-rewrite ERR, so the \
+     request keeps its public URL: a cached copy is served (s3squid-storeid still gives it the \
+     store ID), a miss gets a 5xx, and S3 is not asked";
+
+/// The `switches:` lines of [`explain`]: `pass_through`, and the matched route's `signing`.
+fn switches(out: &mut String, cfg: &Config, decision: &Decision<'_, '_>) {
+    let route = match decision {
+        Decision::NotOurs => None,
+        Decision::Refuse(r, _) | Decision::Redirect(r, _, _) => Some(*r),
+        Decision::Object(obj) => Some(obj.route),
+    };
+    let signing = |r: &Route| if r.signing { "on" } else { "off" };
+    let mut line = format!("switches:  pass_through = {}", cfg.icap.pass_through);
+    if let Some(r) = route {
+        let _ = write!(line, "; route {}: signing = \"{}\"", r.name, signing(r));
+    }
+    let _ = writeln!(out, "{line}");
+    let effect = if cfg.icap.pass_through {
+        match decision {
+            Decision::NotOurs => "  pass_through changes nothing here: the request is not ours.".to_owned(),
+            _ => format!("  pass_through = true overrides everything above: {LEFT_UNCHANGED}. Set it to false (or `s3squid revert`) to undo."),
+        }
+    } else {
+        match decision {
+            Decision::Object(obj) if !obj.route.signing => format!(
+                "  signing = \"off\" overrides the S3 URL above: {LEFT_UNCHANGED}. Set it to \"on\" (or `s3squid revert`) to undo."
+            ),
+            Decision::Refuse(r, _) | Decision::Redirect(r, _, _) if !r.signing => {
+                "  signing = \"off\" changes nothing here: refusals and redirects are answered without S3 anyway.".to_owned()
+            }
+            _ => "  in force as above; nothing switched off.".to_owned(),
+        }
+    };
+    let _ = writeln!(out, "{effect}");
+    out.push_str(
+        "  s3squid-icap applies a switch when it reloads the file; the helpers when Squid \
+         restarts them (`squid -k reconfigure`).\n",
+    );
+}
+
+fn explain_decision(out: &mut String, cfg: &Config, url: &str, decision: &Decision<'_, '_>) {
+    match decision {
+        Decision::NotOurs => not_ours(out, cfg, url),
         Decision::Refuse(route, why) => {
             let status = why.status();
             let reason = http::StatusCode::from_u16(status)
@@ -36,7 +85,7 @@ pub fn explain(cfg: &Config, method: &str, url: &str) -> String {
                 why.reason(),
                 why.message()
             );
-            route_line(&mut out, route);
+            route_line(out, route);
             out.push_str(
                 "  s3squid-icap answers with this error itself; S3 never sees the request.\n",
             );
@@ -49,7 +98,7 @@ pub fn explain(cfg: &Config, method: &str, url: &str) -> String {
         }
         Decision::Redirect(route, status, location) => {
             let _ = writeln!(out, "redirect: {status} to {location}");
-            route_line(&mut out, route);
+            route_line(out, route);
             out.push_str(
                 "  s3squid-icap answers with this redirect itself, and s3squid-rewrite where it \
                  maps instead; S3 never sees the request.\n",
@@ -58,7 +107,7 @@ pub fn explain(cfg: &Config, method: &str, url: &str) -> String {
         Decision::Object(obj) => {
             let route = obj.route;
             out.push_str("S3 object\n");
-            route_line(&mut out, route);
+            route_line(out, route);
             let _ = writeln!(out, "  bucket:    {}", route.bucket);
             let _ = writeln!(out, "  key:       {:?}", obj.key);
             if !obj.params.is_empty() {
@@ -86,10 +135,9 @@ pub fn explain(cfg: &Config, method: &str, url: &str) -> String {
                      s3squid-icap is bypassed).\n"
                 }
             });
-            let _ = writeln!(out, "  store ID:  {}", s3map::storeid::for_object(&obj));
+            let _ = writeln!(out, "  store ID:  {}", s3map::storeid::for_object(obj));
         }
     }
-    out
 }
 
 fn not_ours(out: &mut String, cfg: &Config, url: &str) {
@@ -188,6 +236,59 @@ mod tests {
         assert!(text.contains("Squid answers 502"));
         let text = explain(&cfg(), "CONNECT", "images.example.com:443");
         assert!(text.contains("not ours: not an absolute http:// or https:// URL."));
+    }
+
+    /// The switches in force, and what they change for this URL: a route's
+    /// `signing = "off"` for its objects only, `pass_through` for everything of ours.
+    #[test]
+    fn explains_the_switches() {
+        use s3map::fixtures::ROUTES_TOML;
+        let photo = "http://images.example.com/photos/a.jpg";
+        let text = explain(&cfg(), "GET", photo);
+        assert!(text.contains("switches:  pass_through = false; route photos: signing = \"on\"\n  in force as above"), "{text}");
+
+        let off = Config::parse(&ROUTES_TOML.replacen(
+            "addressing = \"path\"\n",
+            "addressing = \"path\"\nsigning = \"off\"\n",
+            1,
+        ))
+        .unwrap();
+        let text = explain(&off, "GET", photo);
+        assert!(text.contains("route photos: signing = \"off\"\n  signing = \"off\" overrides the S3 URL above: s3squid-icap answers ICAP 204 and s3squid-rewrite ERR"), "{text}");
+        assert!(text.contains("a miss gets a 5xx, and S3 is not asked"));
+        let text = explain(&off, "PUT", photo);
+        assert!(
+            text.contains("signing = \"off\" changes nothing here"),
+            "{text}"
+        );
+        let text = explain(&off, "GET", "http://images.example.com/aws-photos/a.jpg");
+        assert!(
+            text.contains("route photos-on-aws: signing = \"on\"\n  in force"),
+            "{text}"
+        );
+
+        let pass = Config::parse(&format!("[icap]\npass_through = true\n{ROUTES_TOML}")).unwrap();
+        for (method, url) in [
+            ("GET", photo),
+            ("PUT", photo),
+            ("GET", "http://www.example.com/old.html"),
+        ] {
+            let text = explain(&pass, method, url);
+            assert!(
+                text.contains("switches:  pass_through = true; route "),
+                "{text}"
+            );
+            assert!(
+                text.contains("pass_through = true overrides everything above"),
+                "{text}"
+            );
+        }
+        let text = explain(&pass, "GET", "http://elsewhere.example/x");
+        assert!(
+            text.contains("switches:  pass_through = true\n  pass_through changes nothing here"),
+            "{text}"
+        );
+        assert!(text.contains("(`squid -k reconfigure`)"));
     }
 
     #[test]

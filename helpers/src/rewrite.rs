@@ -3,12 +3,15 @@
 //!
 //! | request | reply |
 //! |---|---|
+//! | anything, while `[icap] pass_through = true` | `ERR`: the global switch leaves every request unchanged, as s3squid-icap does |
+//! | object under an `auth = "none"` route with `signing = "off"` | `ERR`: the route's switch leaves it unchanged, as s3squid-icap does (a cached copy is served, a miss gets a 5xx, S3 is not asked) |
 //! | object under an `auth = "none"` route | `OK rewrite-url="<S3 URL in the route's addressing style>"` |
 //! | object under a `sigv4` route | `ERR`: left unchanged, never rewritten to an unsigned S3 URL (S3's 403 would replace stale copies, docs/design.md#fact-9) |
 //! | a route's redirect | `OK status=30N url="<Location>"` |
 //! | refused by a route's policy | `OK rewrite-url="http://refused.s3squid.invalid/<status>"`, which the sample configs deny in `adapted_http_access` (403), so S3 never sees it |
 //! | anything else | `ERR` |
 
+use s3map::config::Config;
 use s3map::decide::{decide, Decision, Method, REFUSED_HOST};
 use s3map::route::{Auth, RouteTable};
 
@@ -27,7 +30,33 @@ pub fn method_of(extras: &str) -> Option<Method> {
     }
 }
 
-/// The rewrite reply for one request.
+/// s3squid-rewrite's rule for one configuration: its routes and the switches in force
+/// (docs/operations.md#switches), read when Squid starts the helper.
+pub struct Rewriter {
+    table: RouteTable,
+    pass_through: bool,
+}
+
+impl Rewriter {
+    /// The rule for `cfg`.
+    pub fn new(cfg: &Config) -> Self {
+        Rewriter {
+            table: RouteTable::new(&cfg.routes),
+            pass_through: cfg.icap.pass_through,
+        }
+    }
+
+    /// The rewrite reply for one request.
+    pub fn reply(&self, req: &Request<'_>) -> Reply {
+        if self.pass_through {
+            return Reply::Err;
+        }
+        decide_rewrite(&self.table, req)
+    }
+}
+
+/// The rewrite reply for one request under `table`, switches aside except each route's
+/// `signing`.
 pub fn decide_rewrite(table: &RouteTable, req: &Request<'_>) -> Reply {
     match decide(table, method_of(req.extras), req.url) {
         Decision::NotOurs => Reply::Err,
@@ -35,7 +64,7 @@ pub fn decide_rewrite(table: &RouteTable, req: &Request<'_>) -> Reply {
             Reply::RewriteUrl(format!("http://{REFUSED_HOST}/{}", why.status()))
         }
         Decision::Redirect(_, status, location) => Reply::Redirect(status, location),
-        Decision::Object(obj) if obj.route.auth == Auth::None => {
+        Decision::Object(obj) if obj.route.auth == Auth::None && obj.route.signing => {
             let url = obj.s3_url();
             if url.len() > s3map::limits::MAX_URL_BYTES {
                 Reply::RewriteUrl(format!("http://{REFUSED_HOST}/400"))
@@ -96,6 +125,44 @@ mod tests {
             reply("http://images.example.com/photos/ 1.2.3.4/1.2.3.4 - GET"),
             refused(403)
         );
+    }
+
+    /// Both switches leave a request s3squid-rewrite would map unchanged, as s3squid-icap
+    /// does: the route's `signing = "off"` for that route's objects (its refusals and
+    /// redirects still apply, as in s3squid-icap), `pass_through` for everything.
+    #[test]
+    fn switches_leave_requests_unchanged() {
+        use s3map::config::Config;
+        use s3map::fixtures::ROUTES_TOML;
+        let parse = |text: &str| Config::parse(text).unwrap();
+        fn line(l: &str) -> Request<'_> {
+            parse_line(l.as_bytes()).unwrap()
+        }
+        let object = "http://cdn.example.com/a.jpg 1.2.3.4/1.2.3.4 - GET myip=x myport=y";
+        let refused = "http://cdn.example.com/a.jpg 1.2.3.4/1.2.3.4 - PUT myip=x myport=y";
+        let on = Rewriter::new(&parse(ROUTES_TOML));
+        assert!(matches!(on.reply(&line(object)), Reply::RewriteUrl(_)));
+
+        let off = Rewriter::new(&parse(&ROUTES_TOML.replace(
+            "public = \"http://cdn.example.com/\"\n",
+            "public = \"http://cdn.example.com/\"\nsigning = \"off\"\n",
+        )));
+        assert_eq!(off.reply(&line(object)), Reply::Err);
+        assert_eq!(
+            off.reply(&line(refused)),
+            Reply::RewriteUrl(format!("http://{REFUSED_HOST}/405"))
+        );
+        assert_eq!(
+            off.reply(&line("http://cdn.example.com/old.html")),
+            Reply::Redirect(302, "/new.html".into())
+        );
+
+        let pass = Rewriter::new(&parse(&format!(
+            "[icap]\npass_through = true\n{ROUTES_TOML}"
+        )));
+        for l in [object, refused, "http://cdn.example.com/old.html"] {
+            assert_eq!(pass.reply(&line(l)), Reply::Err, "{l}");
+        }
     }
 
     #[test]

@@ -80,7 +80,7 @@ pub fn start(program: &Program) -> Start {
 /// quietly on a stdout write error.
 pub fn serve<R: crate::runner::Rule>(
     program: &Program,
-    rule: fn(s3map::route::RouteTable) -> R,
+    rule: fn(&Config) -> R,
 ) -> std::process::ExitCode {
     let name = program.name;
     let config = match start(program) {
@@ -90,11 +90,7 @@ pub fn serve<R: crate::runner::Rule>(
     let stdin = std::io::stdin().lock();
     let stdout = std::io::stdout().lock();
     let stop = match config {
-        Ok(cfg) => crate::runner::run(
-            stdin,
-            stdout,
-            rule(s3map::route::RouteTable::new(&cfg.routes)),
-        ),
+        Ok(cfg) => crate::runner::run(stdin, stdout, rule(&cfg)),
         Err(msg) => crate::runner::run(stdin, stdout, |_: &crate::protocol::Request<'_>| {
             crate::protocol::Reply::Bh(msg.clone())
         }),

@@ -100,8 +100,9 @@ pub struct Route {
     /// Redirects answered without asking S3, checked in file order.
     pub redirects: Vec<Redirect>,
     /// The per-route switch (`signing = "on" | "off"`, default on). Off: s3squid-icap
-    /// leaves the route's requests unchanged (ICAP 204): cached copies are served through
-    /// the store ID, misses fail with a 5xx, nothing reaches S3 unsigned.
+    /// (ICAP 204) and s3squid-rewrite (`ERR`) leave the route's objects unchanged, whatever
+    /// its `auth`: cached copies are served through the store ID, misses fail with a 5xx,
+    /// S3 is not asked. Refusals and redirects still apply.
     pub signing: bool,
     /// A key s3squid-icap sends a signed HEAD for, periodically, to check that S3 is
     /// reachable, accepts the signature, and agrees on the time (`probe_key`, none by

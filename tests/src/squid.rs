@@ -248,6 +248,19 @@ impl Squid {
         std::fs::read_to_string(&self.cache_log).unwrap_or_default()
     }
 
+    /// `squid -k reconfigure`, then waits until Squid accepts connections again (it closes
+    /// its listening sockets while it reconfigures, and restarts its helpers).
+    pub fn reconfigure(&self) {
+        let accepting = |log: &str| log.matches(" HTTP Socket connections at ").count();
+        let before = accepting(&self.cache_log_text());
+        self.control("reconfigure");
+        crate::wait_until(
+            15,
+            &format!("{} to accept connections after -k reconfigure", self.name),
+            || accepting(&self.cache_log_text()) > before,
+        );
+    }
+
     /// `squid -k <what>` against this instance (rotate, reconfigure).
     pub fn control(&self, what: &str) {
         let out = Command::new("squid")

@@ -21,7 +21,10 @@ const PROGRAM: Program = Program {
 Answers OK rewrite-url=\"<S3 URL>\" for objects under auth = \"none\" routes, OK status=30N
 url=\"…\" for a route's redirects, OK rewrite-url=\"http://refused.s3squid.invalid/<status>\"
 for requests a route refuses (deny that host in adapted_http_access), and ERR for
-everything else, including signed routes (never sent to S3 unsigned). With a missing or
+everything else, including signed routes (never sent to S3 unsigned). It honours the
+switches as s3squid-icap does: ERR for a route's objects while its signing = \"off\", and
+for every request while [icap] pass_through = true. It reads the configuration when
+Squid starts it: run `squid -k reconfigure` after a change. With a missing or
 broken configuration it serves the last good one (kept by s3squid-icap in --state-dir)
 or, with none, answers BH to every request; with bad arguments it answers BH to every
 request. Either way it logs why; it never exits before stdin closes.",
@@ -29,9 +32,8 @@ request. Either way it logs why; it never exits before stdin closes.",
 };
 
 fn main() -> ExitCode {
-    serve(&PROGRAM, |table| {
-        move |req: &s3squid_helpers::protocol::Request<'_>| {
-            s3squid_helpers::rewrite::decide_rewrite(&table, req)
-        }
+    serve(&PROGRAM, |cfg| {
+        let rule = s3squid_helpers::rewrite::Rewriter::new(cfg);
+        move |req: &s3squid_helpers::protocol::Request<'_>| rule.reply(req)
     })
 }

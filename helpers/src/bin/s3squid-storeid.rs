@@ -23,10 +23,14 @@ answers OK store-id=\"http://s3.squid.internal/v1/<endpoint>/<bucket>/<key>\" fo
 under a route (public or S3 URL, signed or not), ERR for anything else. With a missing
 or broken configuration it serves the last good one (kept by s3squid-icap in
 --state-dir) or, with none, answers BH to every request; with bad arguments it answers
-BH to every request. Either way it logs why; it never exits before stdin closes.",
+BH to every request. Either way it logs why; it never exits before stdin closes.
+The switches (signing = \"off\", pass_through) do not change store IDs: cached copies
+stay reachable while they are on.",
     log: HELPER_LOG,
 };
 
 fn main() -> ExitCode {
-    serve(&PROGRAM, s3squid_helpers::storeid::StoreIdRule::new)
+    serve(&PROGRAM, |cfg| {
+        s3squid_helpers::storeid::StoreIdRule::new(s3map::route::RouteTable::new(&cfg.routes))
+    })
 }
