@@ -245,6 +245,9 @@ pub fn decide_parsed<'r, 'u>(
         Some((_, Err(why))) => return refuse(why),
         None => {}
     }
+    if !relative.is_empty() && only_slashes(&relative) {
+        return refuse(Refusal::BucketRoot);
+    }
     if relative.is_empty() || relative.ends_with('/') {
         match &route.index {
             Some(index) => relative.push_str(index),
@@ -265,6 +268,15 @@ pub fn decide_parsed<'r, 'u>(
         key,
         params,
     })
+}
+
+/// Whether a route-relative key is empty or nothing but `/` (`/photos//` is key `/`): the
+/// route's root. S3 keeps empty path segments, so `a//b.jpg` is an object of its own and
+/// the route serves it; but a key of slashes alone names the bucket root to every store
+/// that merges slashes (`GET /bucket//` read as `GET /bucket/`, a listing), so it is
+/// refused as the root is, index document or not (docs/mapping.md).
+pub fn only_slashes(key: &str) -> bool {
+    key.bytes().all(|b| b == b'/')
 }
 
 /// Checks a raw query against the route's allow-list; returns the allowed pairs.

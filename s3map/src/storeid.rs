@@ -111,13 +111,14 @@ pub fn for_url(table: &RouteTable, url: &str) -> Option<String> {
     }
     let form = store_id_form(table, &parsed).or_else(|| s3_form(table, &parsed))?;
     let key = object_key("", form.raw_key, form.plus).ok()?;
-    if key.is_empty() {
-        return None;
-    }
     let route = form
         .routes
         .into_iter()
         .find(|r| key.starts_with(&r.key_prefix))?;
+    // The route's root, or slashes alone: refused under the public URL, so no ID here.
+    if crate::decide::only_slashes(&key[route.key_prefix.len()..]) {
+        return None;
+    }
     let mut kept = Vec::new();
     for pair in form.params {
         let name = crate::url::param_name(pair);

@@ -36,6 +36,9 @@ fn fast_path_takes_the_common_spellings() {
         "http://127.0.0.1:9000/photos/a+b.jpg",
         "http://127.0.0.1:9000/photos/%C3%A9t%c3%a9/%E6%97%A5%E6%9C%AC.jpg",
         "http://127.0.0.1:9000/photos/%F0%9F%93%B7?x-id=GetObject&",
+        // Empty segments inside a key are part of it.
+        "http://127.0.0.1:9000/photos//a.jpg",
+        "http://127.0.0.1:9000/photos/a//b/",
     ] {
         let fast = fast_id(url);
         assert!(fast.is_some(), "{url} should take the fast path");
@@ -68,6 +71,11 @@ fn fast_path_takes_the_common_spellings() {
         "http://127.0.0.1:9000/photos/a%0Ab",
         "http://127.0.0.1:9000/photos/%2E%2E/x",
         "http://127.0.0.1:9000/photos/",
+        // A route's root spelled with slashes alone (docs/mapping.md): no ID either way.
+        "http://127.0.0.1:9000/photos//",
+        "http://127.0.0.1:9000/photos/%2F/",
+        "https://photos.s3.us-east-1.amazonaws.com///",
+        "http://127.0.0.1:9000/site-bucket//",
         &long_url,
     ] {
         assert_eq!(fast_id(url), None, "{url}");

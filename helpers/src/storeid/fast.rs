@@ -255,6 +255,7 @@ impl FastIndex {
             || decoded > MAX_KEY_BYTES
             || !(e.key_prefix.is_empty() || key.starts_with(&e.key_prefix))
             || (maybe_dot_segment && has_dot_segment_bytes(key))
+            || is_route_root(&key[e.key_prefix.len()..])
         {
             return None;
         }
@@ -266,6 +267,13 @@ impl FastIndex {
         let url_len = e.prefix.len() + len + query_len;
         (url_len <= MAX_INPUT_URL_BYTES).then_some(url_len)
     }
+}
+
+/// Whether a route-relative key (S3-encoded, where `/` stays `/`) is the route's root:
+/// empty or slashes alone ([`s3map::decide::only_slashes`]). One byte looked at for almost
+/// every key.
+fn is_route_root(relative: &[u8]) -> bool {
+    relative.first().is_none_or(|&b| b == b'/') && relative.iter().all(|&b| b == b'/')
 }
 
 /// The length of the query at the start of `rest` (up to a space or the end), if it is

@@ -36,9 +36,14 @@ fn longest_prefix_wins_and_key_is_decoded_once() {
         key("https://static.example.com:8443/index.html"),
         ("open".into(), "index.html".into())
     );
+    // Empty segments are part of S3 keys: `a//b/` and `//a` are objects of their own.
     assert_eq!(
         key("http://images.example.com/photos/a//b/"),
         ("photos".into(), "a//b/".into())
+    );
+    assert_eq!(
+        key("http://images.example.com/photos///a"),
+        ("photos".into(), "//a".into())
     );
     assert_eq!(
         key("http://images.example.com/photos/dots/..hidden/.file."),
@@ -121,6 +126,27 @@ fn refusals_and_statuses() {
         (
             "GET",
             "http://images.example.com/photos/thumbs/",
+            Refusal::BucketRoot,
+            403,
+        ),
+        // A key of slashes alone is the root too (a listing wherever slashes merge),
+        // index document or not.
+        (
+            "GET",
+            "http://images.example.com/photos//",
+            Refusal::BucketRoot,
+            403,
+        ),
+        (
+            "HEAD",
+            "http://images.example.com/photos/thumbs///",
+            Refusal::BucketRoot,
+            403,
+        ),
+        ("GET", "http://www.example.com//", Refusal::BucketRoot, 403),
+        (
+            "GET",
+            "http://images.example.com/photos/%2F",
             Refusal::BucketRoot,
             403,
         ),

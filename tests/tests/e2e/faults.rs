@@ -373,7 +373,9 @@ fn switches_hold_for_unsigned_routes_in_every_program() {
             st.icap.metric("s3squid_icap_config_generation") > generation
         });
         // Until Squid has restarted its helpers, s3squid-rewrite may still map a miss.
-        wait_until(15, "the switch to apply to the helpers", || miss(what) >= 500);
+        wait_until(15, "the switch to apply to the helpers", || {
+            miss(what) >= 500
+        });
         let before = anon.requests();
         for _ in 0..3 {
             let status = miss(what);
