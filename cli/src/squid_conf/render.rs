@@ -152,7 +152,14 @@ fn icap_block(p: &SquidConfParams, why: &str) -> String {
     fill(
         "icap.conf.in",
         ICAP_TEMPLATE,
-        &[("ICAP_URI", &p.icap_uri), ("ICAP_WHY", why)],
+        &[
+            ("ICAP_URI", &p.icap_uri),
+            ("ICAP_WHY", why),
+            (
+                "ICAP_ACCESS",
+                &blocks::public_allow(p, "adaptation_access s3sign allow s3squid_get_head", None),
+            ),
+        ],
     )
 }
 

@@ -297,7 +297,15 @@ fn several_routes_give_one_peer_per_origin_and_one_acl_per_public_host() {
         assert!(text.contains(
             "\nicap_service s3sign reqmod_precache icap://127.0.0.1:11344/sign bypass=on\n"
         ));
-        assert!(text.contains("\nadaptation_access s3sign allow all\n"));
+        // Only GET and HEAD for the public hosts go through the service (issue 9.6).
+        assert_eq!(
+            lines_starting(text, "adaptation_access"),
+            [
+                "adaptation_access s3sign allow s3squid_get_head s3squid_public1 s3squid_public1_port s3squid_http",
+                "adaptation_access s3sign allow s3squid_get_head s3squid_public2 s3squid_public2_port s3squid_http",
+                "adaptation_access s3sign deny all",
+            ]
+        );
         assert!(text.contains("\nicap_enable on\n"));
         assert!(text.contains("\nicap_io_timeout 5 seconds\n"));
         assert!(text.contains("\nicap_connect_timeout 2 seconds\n"));

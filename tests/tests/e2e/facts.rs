@@ -10,7 +10,7 @@ use std::time::Duration;
 use s3squid::squid_conf::Layout;
 use s3squid_e2e::hang::Hang;
 use s3squid_e2e::http;
-use s3squid_e2e::squid::{Squid, Stack, StackOptions, PUBLIC_HOST};
+use s3squid_e2e::squid::{Stack, StackOptions, PUBLIC_HOST};
 use s3squid_e2e::{wait_until, Proc, Sandbox, ACCESS_KEY};
 
 use crate::{body_of, public_path};
@@ -79,19 +79,6 @@ fn noted(log: &Path, n: usize) -> Vec<Noted> {
     read()
 }
 
-/// Stops the stack's public Squid and starts it again on the same port and files, with its
-/// squid.conf passed through `edit`.
-fn restart_front(sb: &Sandbox, st: &mut Stack, edit: impl FnOnce(String) -> String) {
-    let text = edit(std::fs::read_to_string(&st.front.conf).unwrap());
-    let inst = match st.signer {
-        Some(_) => st.params.edge.clone(),
-        None => st.params.single.clone(),
-    };
-    let (name, port) = (st.front.name.clone(), st.front.port);
-    st.front.proc.stop(Duration::from_secs(5));
-    st.front = Squid::start(sb, &name, &text, port, &inst);
-}
-
 /// REQMOD runs before the store-ID helper, and on hits too. The store-ID helper is given its
 /// own routes: `photos` under another public host, so it has an ID for the S3 URL that
 /// s3squid-icap makes and none for the public URL. An object fetched twice is a miss then a
@@ -112,7 +99,7 @@ fn fact_1_reqmod_runs_before_store_id_and_on_hits() {
     let elsewhere = "public = \"http://helper-only.example.com/photos/\"";
     std::fs::write(&helper_conf, config.replace(&public, elsewhere)).unwrap();
     let (log, conf) = notes_log(&sb.dir);
-    restart_front(&sb, &mut st, |t| t + &conf); // the helpers start again with helper_conf
+    crate::restart_front(&sb, &mut st, |t| t + &conf); // the helpers start again with helper_conf
     let k = "order/with space.jpg";
     st.s3.put("photos", k, &body_of(k));
     let signed = "s3squid_icap_requests_total{outcome=\"signed\"}";
@@ -165,7 +152,7 @@ fn fact_1_reqmod_runs_before_url_rewrite() {
     };
     let mut st = Stack::start(&sb, Layout::Single, opts);
     let (log, conf) = notes_log(&sb.dir);
-    restart_front(&sb, &mut st, |t| {
+    crate::restart_front(&sb, &mut st, |t| {
         assert!(t.contains("\nurl_rewrite_program "), "{t}");
         t + &conf
     });
@@ -232,7 +219,7 @@ fn fact_2_authorization_keeps_squid_from_caching() {
     assert_eq!(st.s3.requests(), 0);
 
     let rule = "http_access deny s3squid_client_auth\n";
-    restart_front(&sb, &mut st, |t| {
+    crate::restart_front(&sb, &mut st, |t| {
         assert!(t.contains(rule), "{t}");
         t.replace(rule, "")
     });

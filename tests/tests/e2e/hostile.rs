@@ -19,11 +19,12 @@ use std::time::Duration;
 const ROUNDS: usize = 12;
 
 /// Sends `request` as it is and returns the status of the answer (0: the connection closed
-/// with no status line).
+/// with no status line). Squid may answer before reading a whole body and close: a write
+/// error is not a failure, the answer is what counts.
 fn send(port: u16, request: &[u8]) -> u16 {
     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    s.write_all(request).unwrap();
+    let _ = s.write_all(request);
     let mut buf = Vec::new();
     let _ = s.read_to_end(&mut buf);
     buf.split(|&b| b == b' ')
@@ -143,4 +144,45 @@ fn empty_segments_through_squid() {
         before,
         "S3 never asked for a root in slashes"
     );
+}
+
+/// The sum of every `s3squid_icap_requests_total` series: each REQMOD the signer answered.
+fn reqmods(st: &Stack) -> f64 {
+    st.icap
+        .metrics()
+        .lines()
+        .filter(|l| l.starts_with("s3squid_icap_requests_total{"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+/// Issue point 6: `adaptation_access` is scoped to GET and HEAD for the routes' public
+/// hosts. On a single Squid whose `http_access` is widened to let other methods through (as
+/// a Squid carrying other traffic would), a 2 MiB POST for a public URL never reaches
+/// s3squid-icap (it used to: the signer got the request and its body and answered 405), and
+/// ends in Squid's own 502 (no peer serves a public URL); a GET is still signed.
+#[test]
+fn other_traffic_never_reaches_the_signer() {
+    let sb = Sandbox::new("adaptation-scope");
+    let mut st = Stack::start(&sb, Layout::Single, StackOptions::default());
+    crate::restart_front(&sb, &mut st, |t| {
+        assert!(t.contains("\nhttp_access deny !s3squid_get_head\n"), "{t}");
+        t.replace("\nhttp_access deny !s3squid_get_head\n", "\n")
+    });
+    st.s3.put("photos", "plain/hello.txt", b"hello");
+    let before = reqmods(&st);
+    let body = vec![b'x'; 2 << 20];
+    for method in ["POST", "PUT"] {
+        let head = format!(
+            "{method} /photos/upload.bin HTTP/1.1\r\nHost: {PUBLIC_HOST}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
+        let status = send(st.front.port, &[head.as_bytes(), &body].concat());
+        // No peer serves a public URL: Squid's own 5xx, or a reset before the answer.
+        assert!([502, 0].contains(&status), "{method}: {status}");
+    }
+    assert_eq!(reqmods(&st), before, "the signer saw the uploads");
+    assert_eq!(st.get("/photos/plain/hello.txt").status, 200);
+    assert_eq!(reqmods(&st), before + 1.0, "a GET is still signed");
+    assert_eq!(st.s3.requests(), 1, "only the GET reached S3");
 }

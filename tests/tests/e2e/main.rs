@@ -75,3 +75,20 @@ pub fn time_until_answered(
     eprintln!("{what}: {took:?}");
     took
 }
+
+/// Stops the stack's public Squid and starts it again on the same port and files, with its
+/// squid.conf passed through `edit`.
+pub fn restart_front(
+    sb: &s3squid_e2e::Sandbox,
+    st: &mut s3squid_e2e::squid::Stack,
+    edit: impl FnOnce(String) -> String,
+) {
+    let text = edit(std::fs::read_to_string(&st.front.conf).unwrap());
+    let inst = match st.signer {
+        Some(_) => st.params.edge.clone(),
+        None => st.params.single.clone(),
+    };
+    let (name, port) = (st.front.name.clone(), st.front.port);
+    st.front.proc.stop(std::time::Duration::from_secs(5));
+    st.front = s3squid_e2e::squid::Squid::start(sb, &name, &text, port, &inst);
+}
