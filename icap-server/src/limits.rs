@@ -13,9 +13,15 @@ pub const MAX_HTTP_HEAD: usize = 64 * 1024;
 pub const MAX_HTTP_HEADERS: usize = 128;
 /// Longest chunk-size line of an encapsulated body (size, extensions, CRLF).
 pub const MAX_CHUNK_LINE: usize = 1024;
-/// Most encapsulated body bytes read from one request. s3squid never needs a body: it
-/// reads it only to keep the connection's framing, and refuses larger bodies (413).
-pub const MAX_BODY: usize = 1024 * 1024;
+/// Most encapsulated body bytes kept from one request. s3squid never needs a body: it
+/// walks it only to keep the connection's framing, and keeps it only to echo a request it
+/// leaves unchanged when Squid did not offer `Allow: 204`. Squid offers it whenever it can
+/// keep a copy of the body itself (no body, or a known size under 64 KiB,
+/// docs/design.md#icap), so this is the most an echo can need beyond chunked bodies of
+/// unknown size; a larger kept body is answered 413. Held at most once per connection:
+/// the worst case is `max_connections` × this, 512 × 64 KiB = 32 MiB by default
+/// (docs/operations.md#what-a-hostile-client-can-and-cannot-do).
+pub const MAX_BODY: usize = 64 * 1024;
 /// Largest trailer section after the last chunk.
 pub const MAX_TRAILERS: usize = 4 * 1024;
 /// How long a started message may take to arrive in full (slow senders).

@@ -262,6 +262,41 @@ async fn echo_when_204_not_offered() {
     );
 }
 
+/// The most an echo keeps is `MAX_BODY` (64 KiB, what Squid itself can back up): a body of
+/// that size is echoed, one byte more is answered 413 by request satisfaction, never an
+/// ICAP error, and the connection goes on (it used to keep up to 1 MiB per connection).
+#[tokio::test]
+async fn echoed_bodies_are_bounded() {
+    use s3squid_icap::limits::MAX_BODY;
+    assert_eq!(MAX_BODY, 64 * 1024);
+    let svc = service();
+    let http = "GET http://other.example.com/x HTTP/1.1\r\nHost: other.example.com\r\n\r\n";
+    let msg = |n: usize| {
+        let mut m = format!("REQMOD icap://h/s3sign ICAP/1.0\r\nEncapsulated: req-hdr=0, req-body={}\r\n\r\n{http}{n:x}\r\n", http.len()).into_bytes();
+        m.extend(std::iter::repeat_n(b'b', n));
+        m.extend_from_slice(b"\r\n0\r\n\r\n");
+        m
+    };
+    let input = [msg(MAX_BODY), msg(MAX_BODY + 1), msg(3)].concat();
+    let (out, _) = exchange(&svc, &input, 4096).await;
+    assert_eq!(
+        count(&out, "ICAP/1.0 200 OK"),
+        3,
+        "{}",
+        &out[..out.len().min(400)]
+    );
+    assert_eq!(
+        count(&out, &"b".repeat(MAX_BODY)),
+        1,
+        "the first echoed whole"
+    );
+    assert_eq!(count(&out, "HTTP/1.1 413 "), 1, "the second refused");
+    assert!(
+        out.ends_with(&format!("{http}3\r\nbbb\r\n0\r\n\r\n")),
+        "the third echoed"
+    );
+}
+
 /// Malformed ICAP (33 kinds): each gets an ICAP error status and a close, never a panic or
 /// a hang.
 #[tokio::test]

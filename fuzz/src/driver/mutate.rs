@@ -107,7 +107,7 @@ pub const NUMBERS: &[&[u8]] = &[
 ];
 
 /// Sizes that the repeat mutations grow a range to: just past the named limits (16 KiB
-/// ICAP head and helper line, 64 KiB HTTP head, 9 KiB URL, 1 MiB body) and beyond.
+/// ICAP head and helper line, 64 KiB HTTP head and kept body, 9 KiB URL) and beyond.
 const BLOW_UP_SIZES: &[usize] = &[
     1025,
     4 * 1024 + 1,
@@ -120,7 +120,7 @@ const BLOW_UP_SIZES: &[usize] = &[
 /// How many times the repeat mutations repeat a range or a line.
 const REPEAT_COUNTS: &[usize] = &[2, 3, 33, 65, 129, 1000, 10_000];
 
-/// Largest input a mutation makes (past the 1 MiB body limit with its framing).
+/// Largest input a mutation makes (past the 1 MiB configuration file limit).
 pub const MAX_INPUT: usize = 1024 * 1024 + 64 * 1024;
 
 /// Largest input a repeat mutation usually makes (past every limit but the body's); one in
