@@ -53,7 +53,13 @@ enum Arrival {
     TimedOut,
     /// A socket error.
     Error,
+    /// The server is shutting down, and the connection is between messages.
+    Draining,
 }
+
+/// Tells connections that the server is shutting down: each finishes the message it is in,
+/// then closes; one waiting between messages closes at once. `None`: never.
+pub type Drain = Option<tokio::sync::watch::Receiver<bool>>;
 
 struct Conn<S> {
     stream: S,
@@ -62,9 +68,17 @@ struct Conn<S> {
     /// generation the last message was handled under (at first, the one at accept), so the
     /// state is read once per message.
     idle: std::time::Duration,
+    drain: Drain,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
+    /// Whether the server is shutting down.
+    fn draining(&self) -> bool {
+        self.drain.as_ref().is_some_and(|d| *d.borrow())
+    }
+
+    /// Reads more bytes: until `deadline` within a message, or for up to `idle` between
+    /// messages, where the server's shutdown also ends the wait.
     async fn read_more(
         &mut self,
         deadline: Option<tokio::time::Instant>,
@@ -72,9 +86,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
     ) -> Arrival {
         self.buf.reserve(8192);
         let fut = self.stream.read_buf(&mut self.buf);
-        let res = match deadline {
-            Some(d) => timeout_at(d, fut).await,
-            None => timeout(idle, fut).await,
+        let res = match (deadline, self.drain.as_mut()) {
+            (Some(d), _) => timeout_at(d, fut).await,
+            (None, None) => timeout(idle, fut).await,
+            (None, Some(drain)) => tokio::select! {
+                r = timeout(idle, fut) => r,
+                _ = drain.wait_for(|&d| d) => return Arrival::Draining,
+            },
         };
         match res {
             Err(_) => Arrival::TimedOut,
@@ -94,15 +112,30 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
 
 /// Serves one connection until it closes, idles out or misbehaves.
 pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(stream: S, svc: &Service) -> End {
+    serve_until_drained(stream, svc, None).await
+}
+
+/// [`serve`], and when `drain` turns true: finishes the message in flight, if any, then
+/// closes (a connection waiting between messages closes at once), so that Squid stops
+/// sending here and its bypass takes over without waiting for a timeout.
+pub async fn serve_until_drained<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: S,
+    svc: &Service,
+    drain: Drain,
+) -> End {
     let mut c = Conn {
         stream,
         buf: Vec::with_capacity(8192),
         idle: svc.state().idle_timeout,
+        drain,
     };
     loop {
         match one_message(&mut c, svc).await {
             Ok(true) => continue,
-            Ok(false) => return End::Clean,
+            Ok(false) => {
+                let _ = c.stream.shutdown().await;
+                return End::Clean;
+            }
             Err(end) => {
                 if let End::Malformed(e) = &end {
                     svc.metrics.icap_errors.fetch_add(1, Relaxed);
@@ -124,6 +157,9 @@ async fn one_message<S: AsyncRead + AsyncWrite + Unpin>(
 ) -> Result<bool, End> {
     let mut deadline = None;
     let idle = c.idle;
+    if c.buf.is_empty() && c.draining() {
+        return Ok(false);
+    }
     let head = loop {
         match parse_head(&c.buf).map_err(End::Malformed)? {
             Status::Complete(head, used) => {
@@ -142,6 +178,7 @@ async fn one_message<S: AsyncRead + AsyncWrite + Unpin>(
                         }
                     }
                     Arrival::Eof if !started => return Ok(false),
+                    Arrival::Draining => return Ok(false),
                     Arrival::Eof => return Err(End::Truncated),
                     Arrival::TimedOut if !started => return Err(End::Idle),
                     Arrival::TimedOut => return Err(End::Slow),
@@ -185,7 +222,9 @@ async fn fill<S: AsyncRead + AsyncWrite + Unpin>(
 ) -> Result<(), End> {
     while c.buf.len() < want {
         match c.read_more(Some(deadline), MESSAGE_TIMEOUT).await {
-            Arrival::Data => {}
+            // Within a message the shutdown never interrupts (read_more with a deadline
+            // does not report it): the message in flight is finished.
+            Arrival::Data | Arrival::Draining => {}
             Arrival::Eof => return Err(End::Truncated),
             Arrival::TimedOut => return Err(End::Slow),
             Arrival::Error => return Err(End::Io),

@@ -9,15 +9,18 @@ use std::sync::atomic::Ordering::Relaxed;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
-use crate::connection::{serve, End};
+use crate::connection::{serve_until_drained, End};
 use crate::limits::DRAIN_TIMEOUT;
 use crate::service::Service;
 
-/// Serves `listener` until `shutdown` completes, then waits up to [`DRAIN_TIMEOUT`] for
-/// open connections to finish.
+/// Serves `listener` until `shutdown` completes. Then it stops listening (a new connection
+/// is refused, so Squid bypasses the service at once instead of waiting in the backlog),
+/// closes every connection waiting between messages, and waits up to [`DRAIN_TIMEOUT`] for
+/// those in the middle of a message to answer it and close.
 pub async fn run(listener: TcpListener, svc: Arc<Service>, shutdown: impl Future<Output = ()>) {
     let max = svc.max_connections;
     let permits = Arc::new(Semaphore::new(max));
+    let (drain_tx, drain) = tokio::sync::watch::channel(false);
     tokio::pin!(shutdown);
     loop {
         let accepted = tokio::select! {
@@ -43,9 +46,10 @@ pub async fn run(listener: TcpListener, svc: Arc<Service>, shutdown: impl Future
         };
         let _ = stream.set_nodelay(true);
         let svc = svc.clone();
+        let drain = Some(drain.clone());
         tokio::spawn(async move {
             svc.metrics.connections_open.fetch_add(1, Relaxed);
-            let end = serve(stream, &svc).await;
+            let end = serve_until_drained(stream, &svc, drain).await;
             svc.metrics.connections_open.fetch_sub(1, Relaxed);
             match end {
                 End::Clean | End::Idle => log::debug!("connection from {peer} closed: {end:?}"),
@@ -54,7 +58,11 @@ pub async fn run(listener: TcpListener, svc: Arc<Service>, shutdown: impl Future
             drop(permit);
         });
     }
-    log::info!("shutting down: waiting up to {DRAIN_TIMEOUT:?} for open connections");
+    drop(listener);
+    let _ = drain_tx.send(true);
+    log::info!(
+        "shutting down: no longer listening; idle connections closed, waiting up to {DRAIN_TIMEOUT:?} for messages in flight"
+    );
     let all = u32::try_from(max).unwrap_or(u32::MAX);
     let _ = tokio::time::timeout(DRAIN_TIMEOUT, permits.acquire_many(all)).await;
 }

@@ -530,3 +530,68 @@ async fn premature_close_in_body() {
     let (out, end) = exchange(&svc, &msg[..msg.len() - 9], 1 << 20).await;
     assert_eq!((out.as_str(), end), ("", End::Truncated));
 }
+
+/// Shutdown (SIGTERM in main): the listener closes at once (a new connection is refused,
+/// so Squid bypasses without waiting), a connection idle between messages is closed at
+/// once, and one in the middle of a message gets its answer and is then closed, even
+/// though it is persistent. The server returns as soon as they are done, well before
+/// `DRAIN_TIMEOUT`. (It used to keep answering new messages on open connections for the
+/// whole 5 s drain.)
+#[tokio::test]
+async fn shutdown_finishes_messages_in_flight_and_closes_idle_connections_at_once() {
+    use s3squid_icap::limits::DRAIN_TIMEOUT;
+    let svc = Arc::new(service());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(s3squid_icap::run(listener, svc.clone(), async {
+        let _ = stop_rx.await;
+    }));
+    async fn answered(c: &mut tokio::net::TcpStream) -> String {
+        let mut buf = vec![0; 8192];
+        let n = c.read(&mut buf).await.unwrap();
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    }
+    let mut idle = tokio::net::TcpStream::connect(addr).await.unwrap();
+    idle.write_all(OPTIONS).await.unwrap();
+    assert!(answered(&mut idle).await.starts_with("ICAP/1.0 200 OK"));
+    let mut busy = tokio::net::TcpStream::connect(addr).await.unwrap();
+    busy.write_all(OPTIONS).await.unwrap();
+    assert!(answered(&mut busy).await.starts_with("ICAP/1.0 200 OK"));
+    let msg = reqmod("GET", "http://images.example.com/photos/a.jpg", None);
+    let (first, rest) = msg.split_at(msg.len() / 2);
+    busy.write_all(first).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    let t0 = std::time::Instant::now();
+    stop_tx.send(()).unwrap();
+    let mut buf = [0u8; 64];
+    let n = tokio::time::timeout(Duration::from_secs(1), idle.read(&mut buf))
+        .await
+        .expect("the idle connection is closed at once")
+        .unwrap_or(0);
+    assert_eq!(n, 0, "closed, not answered");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "no longer listening"
+    );
+    busy.write_all(rest).await.unwrap();
+    let out = answered(&mut busy).await;
+    assert!(
+        out.starts_with("ICAP/1.0 200 OK"),
+        "the message in flight is answered: {out}"
+    );
+    assert!(out.contains("X-Amz-Signature="), "{out}");
+    let _ = busy.write_all(OPTIONS).await;
+    let n = tokio::time::timeout(Duration::from_secs(1), busy.read(&mut buf))
+        .await
+        .expect("then closed")
+        .unwrap_or(0);
+    assert_eq!(n, 0, "no message after the one in flight");
+    tokio::time::timeout(Duration::from_secs(2), server)
+        .await
+        .expect("the server returns once its connections are done")
+        .unwrap();
+    assert!(t0.elapsed() < DRAIN_TIMEOUT / 2, "{:?}", t0.elapsed());
+}
