@@ -16,11 +16,16 @@ pub struct ServiceInfo {
     pub max_connections: usize,
 }
 
-/// Headers a client must not send to S3 through s3squid (case-insensitive names).
+/// Headers a client must not send to S3 through s3squid (case-insensitive names). `Via`
+/// too: Squid checks the adapted request for a forwarding loop again, and on finding its
+/// own name in a client's `Via` it logs the whole request to cache.log — the presigned URL,
+/// session token included. Squid adds its own `Via` when it forwards, so real loops are
+/// still caught on arrival.
 fn dropped(name: &str) -> bool {
     name.eq_ignore_ascii_case("host")
         || name.eq_ignore_ascii_case("authorization")
         || name.eq_ignore_ascii_case("proxy-authorization")
+        || name.eq_ignore_ascii_case("via")
         || name
             .get(..6)
             .is_some_and(|p| p.eq_ignore_ascii_case("x-amz-"))
@@ -81,7 +86,7 @@ pub fn echo(info: &ServiceInfo, head: &[u8], body: Option<&[u8]>) -> Vec<u8> {
 }
 
 /// `200 OK` with the adapted request: the S3 URL, `Host` for it, the client's headers minus
-/// `Host`, `Authorization`, `Proxy-Authorization` and `x-amz-*`.
+/// `Host`, `Authorization`, `Proxy-Authorization`, `Via` and `x-amz-*`.
 pub fn adapted(info: &ServiceInfo, req: &HttpRequest<'_>, url: &str, host: &str) -> Vec<u8> {
     let mut head = Vec::with_capacity(url.len() + 512);
     let _ = write!(

@@ -50,7 +50,7 @@ fn options_advertise_what_is_enforced() {
 
 #[test]
 fn adapted_request_offsets_and_headers() {
-    let raw = b"GET http://images.example.com/photos/a HTTP/1.1\r\nUser-Agent: t\r\nAuthorization: AWS4 x\r\nX-Amz-Security-Token: evil\r\nx-amz-date: 1\r\nRange: bytes=0-1\r\nHost: images.example.com\r\n\r\n";
+    let raw = b"GET http://images.example.com/photos/a HTTP/1.1\r\nUser-Agent: t\r\nAuthorization: AWS4 x\r\nX-Amz-Security-Token: evil\r\nx-amz-date: 1\r\nRange: bytes=0-1\r\nVIA: 1.1 s3squid (squid)\r\nHost: images.example.com\r\n\r\n";
     let req = crate::framing::http::parse(raw).unwrap();
     let resp = adapted(
         &info(),

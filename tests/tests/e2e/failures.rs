@@ -143,7 +143,10 @@ fn ecs_outage_degrades_signed_routes_then_recovers() {
 
 /// Secrets appear nowhere but in memory (the secret key) and in presigned URLs sent
 /// upstream (the session token): not in s3squid-icap's log (debug level), Squid's access
-/// and cache logs, the helpers' stderr, or any error page a client got.
+/// and cache logs, the helpers' stderr, or any error page a client got. Also when a client
+/// fakes a forwarding loop (`Via` with the Squid's own name): Squid checks the adapted
+/// request for loops too and logged it whole, token and all, until the signer stopped
+/// passing the client's `Via` on.
 #[test]
 fn secrets_never_appear_in_logs_or_error_pages() {
     let (sb, st, _mock) = stack_with_mock("secrets", Kind::Ecs, Duration::from_secs(3600));
@@ -164,6 +167,15 @@ fn secrets_never_appear_in_logs_or_error_pages() {
         "PUT /photos/a.jpg HTTP/1.1",
         &[("Host", "images.example.com")],
     ));
+    // A client faking a forwarding loop: Squid logs the request and answers an error page.
+    let via = format!("1.1 {} (squid)", st.params.single.visible_hostname);
+    for path in ["/photos/a.jpg", "/photos/loop-miss.jpg"] {
+        pages.push(s3squid_e2e::http::raw(
+            st.front.port,
+            &format!("GET {path} HTTP/1.1"),
+            &[("Host", "images.example.com"), ("Via", &via)],
+        ));
+    }
     st.front.control("rotate");
     std::thread::sleep(Duration::from_secs(1));
     let needles = [SECRET_KEY, "session-token-"];
