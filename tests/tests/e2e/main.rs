@@ -10,6 +10,7 @@ mod first_light;
 mod helpers;
 mod hostile;
 mod outage;
+mod traffic;
 
 /// The bytes stored for a key: distinct per key, so a wrong object cannot pass.
 pub fn body_of(key: &str) -> Vec<u8> {
