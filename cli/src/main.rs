@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use s3map::config::Config;
 use s3squid::args::{self, Command};
 use s3squid::{report, squid_conf};
-use s3squid_startup::lastgood::{write_atomic, PREVIOUS};
+use s3squid_startup::lastgood::{write_atomic, Copies, PREVIOUS, REVERTED_FROM};
 use s3squid_startup::{config_report, EXIT_CONFIG};
 
 /// Bad command line (as most command-line parsers do).
@@ -143,10 +143,18 @@ fn write_files(dir: &Path, files: &[(String, String)]) -> ExitCode {
     emit(&written)
 }
 
-/// `s3squid revert`: validates `previous.toml` and writes it over the config file.
+/// `s3squid revert`: validates the previous copy of the config file and writes it over
+/// the file.
 fn revert(config: &std::path::Path, state_dir: &std::path::Path) -> ExitCode {
-    let previous = state_dir.join(PREVIOUS);
-    let (cfg, text) = match s3squid_startup::load_text(&previous) {
+    let copies = match Copies::of(config, state_dir) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("s3squid: {}: {e}", config.display());
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let previous = copies.path(PREVIOUS);
+    let (cfg, text) = match copies.load(PREVIOUS) {
         Ok(c) => c,
         Err(e) => {
             eprintln!(
@@ -161,11 +169,11 @@ fn revert(config: &std::path::Path, state_dir: &std::path::Path) -> ExitCode {
         eprintln!("s3squid: {} is not a file path", config.display());
         return ExitCode::from(EXIT_USAGE);
     };
-    if let Ok(current) = std::fs::read_to_string(config) {
-        if let Err(e) = write_atomic(state_dir, "reverted-from.toml", &current) {
+    if let Ok(current) = s3squid_startup::read_bytes(config) {
+        if let Err(e) = copies.write(REVERTED_FROM, current) {
             eprintln!(
                 "s3squid: cannot keep the current file in {}: {e}",
-                state_dir.display()
+                copies.dir().display()
             );
             return ExitCode::from(EXIT_IO);
         }
@@ -181,7 +189,7 @@ fn revert(config: &std::path::Path, state_dir: &std::path::Path) -> ExitCode {
             config.display(),
             previous.display(),
             cfg.routes.len(),
-            state_dir.join("reverted-from.toml").display()
+            copies.path(REVERTED_FROM).display()
         )),
         Err(e) => {
             eprintln!("s3squid: cannot write {}: {e}", config.display());

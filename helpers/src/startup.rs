@@ -1,13 +1,13 @@
 //! What every helper does before its loop: arguments, logging, configuration, through
 //! [`s3squid_startup`]. A helper never exits because of its configuration (Squid exits if
 //! helpers die too fast after a start, docs/design.md#helper-protocol): a broken or missing
-//! config makes it serve the last good one (`<state-dir>/last-good.toml`, kept by
-//! s3squid-icap), or, with none, answer `BH` to every line; bad arguments make it answer
-//! `BH` to every line. Either way it says why on stderr, once. Only `--help`, `--version`
+//! config makes it serve the last good copy of that same file (kept by s3squid-icap in
+//! `--state-dir`, [`s3squid_startup::lastgood`]), or, with none, answer `BH` to every
+//! line; bad arguments make it answer `BH` to every line. Either way it says why on stderr, once. Only `--help`, `--version`
 //! and `--check` (with bad arguments or not) exit.
 
 use s3squid_startup::args::{Invocation, LogDefaults, LogLevel, Program};
-use s3squid_startup::lastgood::load_or_last_good;
+use s3squid_startup::lastgood::{load_or_last_good, Copies};
 use s3squid_startup::{config_report, logging, EXIT_CONFIG};
 
 use s3map::config::Config;
@@ -63,9 +63,12 @@ pub fn start(program: &Program) -> Start {
             Start::Serve(Ok(config))
         }
         Err(err) => {
+            let kept = match Copies::of(&args.config, &args.state_dir) {
+                Ok(copies) => copies.dir().display().to_string(),
+                Err(_) => args.state_dir.display().to_string(),
+            };
             log::error!(
-                "{name}: configuration unusable and no last good one in {}: answering BH to every request until restarted with a good one:\n{}",
-                args.state_dir.display(),
+                "{name}: configuration unusable and no last good copy of it in {kept}: answering BH to every request until restarted with a good one:\n{}",
                 config_report(&args.config, &err)
             );
             Start::Serve(Err(format!(

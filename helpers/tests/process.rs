@@ -23,11 +23,24 @@ fn run(bin: &str, config: Option<&str>, input: &[u8], extra: &[&str]) -> Run {
     if let Some(c) = config {
         std::fs::write(&cfg, c).unwrap();
     }
+    let r = run_with(bin, &cfg, &dir.join("state"), input, extra);
+    std::fs::remove_dir_all(&dir).unwrap();
+    r
+}
+
+/// Runs `bin` with this `--config` and `--state-dir`, feeds it `input`, and waits for it.
+fn run_with(
+    bin: &str,
+    cfg: &std::path::Path,
+    state: &std::path::Path,
+    input: &[u8],
+    extra: &[&str],
+) -> Run {
     let mut child = Command::new(bin)
         .arg("--config")
-        .arg(&cfg)
+        .arg(cfg)
         .arg("--state-dir")
-        .arg(dir.join("state"))
+        .arg(state)
         .args(extra)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -38,7 +51,6 @@ fn run(bin: &str, config: Option<&str>, input: &[u8], extra: &[&str]) -> Run {
     let stderr = drain(child.stderr.take().unwrap());
     child.stdin.take().unwrap().write_all(input).unwrap();
     let status = wait_bounded(&mut child);
-    std::fs::remove_dir_all(&dir).unwrap();
     Run {
         stdout: String::from_utf8(stdout.join().unwrap()).unwrap(),
         stderr: String::from_utf8_lossy(&stderr.join().unwrap()).into_owned(),
@@ -182,6 +194,46 @@ fn broken_or_missing_config_answers_bh_and_never_exits_early() {
             assert!(r.stderr.contains(why), "{bin}: {}", r.stderr);
         }
     }
+}
+
+/// A broken config makes a helper serve the last good copy of that same file, and only of
+/// that file (issue 9: a helper fell back to the copy another deployment, with another
+/// config file and the same state directory, had kept, and answered with its routes).
+/// The other file's copy, and a flat `<state-dir>/last-good.toml` from the old layout, are
+/// never used: the helper answers BH.
+#[test]
+fn broken_config_falls_back_only_to_its_own_copy() {
+    let dir = sandbox();
+    let state = dir.join("state");
+    let (ours, other) = (dir.join("ours.toml"), dir.join("other.toml"));
+    s3squid_startup::lastgood::Copies::of(&other, &state)
+        .unwrap()
+        .record(CONFIG)
+        .unwrap();
+    std::fs::write(state.join("last-good.toml"), CONFIG).unwrap();
+    let broken = "[[route]]\nname = 1\n";
+    std::fs::write(&ours, broken).unwrap();
+    let line = b"1 http://images.example.com/photos/a\n";
+    let r = run_with(STOREID, &ours, &state, line, &[]);
+    assert!(r.stdout.starts_with("1 BH message=\""), "{}", r.stdout);
+    assert!(
+        r.stderr.contains("no last good copy of it in "),
+        "{}",
+        r.stderr
+    );
+    std::fs::write(&other, broken).unwrap();
+    let r = run_with(STOREID, &other, &state, line, &[]);
+    assert_eq!(
+        r.stdout, "1 OK store-id=\"http://s3.squid.internal/v1/127.0.0.1:9000/photos/a\"\n",
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("serving the last good one"),
+        "{}",
+        r.stderr
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// Bad arguments from squid.conf are a broken configuration too: BH for every line, the

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 
 use s3map::config::Config;
 use s3squid_startup::config_report;
-use s3squid_startup::lastgood;
+use s3squid_startup::lastgood::Copies;
 
 use crate::service::Service;
 
@@ -19,7 +19,9 @@ pub const WATCH_INTERVAL: Duration = Duration::from_secs(2);
 pub struct Reloader {
     /// The configuration file.
     pub path: PathBuf,
-    state_dir: PathBuf,
+    /// Its last good and previous copies (`None`: its path could not be made absolute, so
+    /// nothing is kept).
+    copies: Option<Copies>,
     current: Mutex<(Config, Option<(SystemTime, u64)>)>,
 }
 
@@ -42,18 +44,35 @@ fn stamp(path: &Path) -> Option<(SystemTime, u64)> {
 impl Reloader {
     /// Starts from the config loaded at startup (from `path`) and records it as last good.
     pub fn new(path: PathBuf, state_dir: PathBuf, config: Config, text: &str) -> Self {
-        if let Err(e) = lastgood::record(&state_dir, text) {
-            log::warn!(
-                "cannot keep the last good configuration in {} ({e}): helpers restarted with a broken file will answer BH, and `s3squid revert` has nothing to restore",
-                state_dir.display()
-            );
+        let copies = match Copies::of(&path, &state_dir) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                log::warn!(
+                    "cannot name the state directory for {} ({e}): no last good configuration is kept",
+                    path.display()
+                );
+                None
+            }
+        };
+        if let Some(copies) = &copies {
+            if let Err(e) = copies.record(text) {
+                log::warn!(
+                    "cannot keep the last good configuration in {} ({e}): helpers restarted with a broken file will answer BH, and `s3squid revert` has nothing to restore",
+                    copies.dir().display()
+                );
+            }
         }
         let st = stamp(&path);
         Reloader {
             path,
-            state_dir,
+            copies,
             current: Mutex::new((config, st)),
         }
+    }
+
+    /// Where this file's copies are kept.
+    pub fn copies(&self) -> Option<&Copies> {
+        self.copies.as_ref()
     }
 
     /// Reloads if `force` or the file changed since the last look.
@@ -82,11 +101,13 @@ impl Reloader {
                         restart.0.join(", ")
                     );
                 }
-                if let Err(e) = lastgood::record(&self.state_dir, &text) {
-                    log::warn!(
-                        "cannot record the last good configuration in {}: {e}",
-                        self.state_dir.display()
-                    );
+                if let Some(copies) = &self.copies {
+                    if let Err(e) = copies.record(&text) {
+                        log::warn!(
+                            "cannot record the last good configuration in {}: {e}",
+                            copies.dir().display()
+                        );
+                    }
                 }
                 cur.0 = config;
                 Reloaded::Applied(generation)

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use s3map::Credentials;
 use s3squid_icap::reload::{watch, Reloaded, Reloader, WATCH_INTERVAL};
 use s3squid_icap::Service;
+use s3squid_startup::lastgood::{Copies, LAST_GOOD, PREVIOUS};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 fn config(signing: &str, pass_through: bool) -> String {
@@ -99,15 +100,12 @@ async fn reload_switches_and_rejects_without_dropping_connections() {
         "{answer}"
     );
 
-    // The last good and the previous configurations are kept for `s3squid revert`.
-    assert_eq!(
-        std::fs::read_to_string(state.join("last-good.toml")).unwrap(),
-        config("on", false)
-    );
-    assert_eq!(
-        std::fs::read_to_string(state.join("previous.toml")).unwrap(),
-        config("on", true)
-    );
+    // The last good and the previous configurations are kept for `s3squid revert`, in
+    // the state directory's directory for this file.
+    let copies = Copies::of(&path, &state).unwrap();
+    assert_eq!(reloader.copies(), Some(&copies));
+    assert_eq!(copies.read(LAST_GOOD).unwrap(), config("on", false));
+    assert_eq!(copies.read(PREVIOUS).unwrap(), config("on", true));
     let metrics = svc.metrics.render("");
     assert!(metrics.contains("s3squid_icap_config_generation 4\n"));
     assert!(metrics

@@ -37,26 +37,51 @@ pub fn load(path: &Path) -> Result<Config, LoadError> {
 }
 
 /// Reads and validates the file at `path`, returning its text too (what
-/// [`crate::lastgood::record`] keeps).
+/// [`crate::lastgood::Copies::record`] keeps).
 pub fn load_text(path: &Path) -> Result<(Config, String), LoadError> {
+    let text = read_text(path)?;
+    let config = Config::parse(&text)?;
+    Ok((config, text))
+}
+
+/// Reads the file at `path` as text, without validating it: at most [`MAX_CONFIG_BYTES`],
+/// UTF-8.
+pub fn read_text(path: &Path) -> Result<String, LoadError> {
+    read_text_within(path, MAX_CONFIG_BYTES)
+}
+
+/// Reads the file at `path`, at most [`MAX_CONFIG_BYTES`] bytes, whatever they are.
+pub fn read_bytes(path: &Path) -> Result<Vec<u8>, LoadError> {
+    read_bytes_within(path, MAX_CONFIG_BYTES)
+}
+
+/// [`read_text`] with another limit: a kept copy is a configuration plus its header line
+/// ([`crate::lastgood`]).
+pub(crate) fn read_text_within(path: &Path, limit: u64) -> Result<String, LoadError> {
+    let bytes = read_bytes_within(path, limit)?;
+    String::from_utf8(bytes).map_err(|e| LoadError::Read {
+        path: path.display().to_string(),
+        source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
+    })
+}
+
+/// Reads at most `limit` bytes of the file at `path`; a longer file is
+/// [`LoadError::TooLarge`].
+fn read_bytes_within(path: &Path, limit: u64) -> Result<Vec<u8>, LoadError> {
     let shown = path.display().to_string();
-    let read = |source| LoadError::Read {
-        path: shown.clone(),
-        source,
-    };
     // One bounded read: a file that grows between a size check and the read (or a FIFO,
     // or /dev/zero) is never read past the limit.
     let mut bytes = Vec::new();
     std::fs::File::open(path)
-        .and_then(|f| f.take(MAX_CONFIG_BYTES + 1).read_to_end(&mut bytes))
-        .map_err(read)?;
-    if bytes.len() as u64 > MAX_CONFIG_BYTES {
+        .and_then(|f| f.take(limit + 1).read_to_end(&mut bytes))
+        .map_err(|source| LoadError::Read {
+            path: shown.clone(),
+            source,
+        })?;
+    if bytes.len() as u64 > limit {
         return Err(LoadError::TooLarge { path: shown });
     }
-    let text = String::from_utf8(bytes)
-        .map_err(|e| read(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))?;
-    let config = Config::parse(&text)?;
-    Ok((config, text))
+    Ok(bytes)
 }
 
 /// The operator-facing report of a configuration error: one problem per line, each

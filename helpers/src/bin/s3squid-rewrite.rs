@@ -24,10 +24,11 @@ for requests a route refuses (deny that host in adapted_http_access), and ERR fo
 everything else, including signed routes (never sent to S3 unsigned). It honours the
 switches as s3squid-icap does: ERR for a route's objects while its signing = \"off\", and
 for every request while [icap] pass_through = true. It reads the configuration when
-Squid starts it: run `squid -k reconfigure` after a change. With a missing or
-broken configuration it serves the last good one (kept by s3squid-icap in --state-dir)
-or, with none, answers BH to every request; with bad arguments it answers BH to every
-request. Either way it logs why; it never exits before stdin closes.",
+Squid starts it: run `squid -k reconfigure` after a change. With a missing or broken
+configuration it serves the last good copy of that file (kept in --state-dir by an
+s3squid-icap given the same --config) or, with none, answers BH to every request; with
+bad arguments it answers BH to every request. Either way it logs why; it never exits
+before stdin closes.",
     log: HELPER_LOG,
 };
 

@@ -21,11 +21,11 @@ const PROGRAM: Program = Program {
 Reads Squid's store-ID requests on stdin (with or without concurrency channel IDs) and
 answers OK store-id=\"http://s3.squid.internal/v1/<endpoint>/<bucket>/<key>\" for objects
 under a route (public or S3 URL, signed or not), ERR for anything else. With a missing
-or broken configuration it serves the last good one (kept by s3squid-icap in
---state-dir) or, with none, answers BH to every request; with bad arguments it answers
-BH to every request. Either way it logs why; it never exits before stdin closes.
-The switches (signing = \"off\", pass_through) do not change store IDs: cached copies
-stay reachable while they are on.",
+or broken configuration it serves the last good copy of that file (kept in --state-dir
+by an s3squid-icap given the same --config) or, with none, answers BH to every request;
+with bad arguments it answers BH to every request. Either way it logs why; it never
+exits before stdin closes. The switches (signing = \"off\", pass_through) do not change
+store IDs: cached copies stay reachable while they are on.",
     log: HELPER_LOG,
 };
 

@@ -21,6 +21,13 @@ fn load_reports_missing_and_oversized_files() {
     let bad = dir.join("bad.toml");
     std::fs::write(&bad, "broken = [").unwrap();
     assert!(matches!(load(&bad), Err(LoadError::Invalid(_))));
+    // The text of a broken file can still be read (s3squid revert keeps it), bounded.
+    assert_eq!(read_text(&bad).unwrap(), "broken = [");
+    assert!(matches!(read_text(&big), Err(LoadError::TooLarge { .. })));
+    let binary = dir.join("binary.toml");
+    std::fs::write(&binary, b"\xff\xfe").unwrap();
+    assert!(matches!(read_text(&binary), Err(LoadError::Read { .. })));
+    assert_eq!(read_bytes(&binary).unwrap(), b"\xff\xfe");
     let good = dir.join("good.toml");
     std::fs::write(&good, GOOD).unwrap();
     let (config, text) = load_text(&good).unwrap();

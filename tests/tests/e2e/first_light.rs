@@ -283,7 +283,10 @@ fn bad_escapes_never_suspend_the_service() {
 
 /// A store-id helper whose config is broken, started at Squid's start (`startup=1`), then
 /// `squid -k rotate` (which restarts helpers): Squid stays up and keeps serving, and the
-/// helpers keep the last good configuration (recorded by s3squid-icap), so hits go on.
+/// helpers serve the last good copy of their file, so hits go on. s3squid-icap serves
+/// another file here, and a helper never uses another file's copy (it answered BH at
+/// start): the test puts in place the copy an s3squid-icap serving broken.toml would have
+/// kept.
 #[test]
 fn storeid_with_broken_config_keeps_squid_up() {
     let sb = Sandbox::new("storeid-broken");
@@ -294,12 +297,18 @@ fn storeid_with_broken_config_keeps_squid_up() {
     )
     .unwrap();
     let opts = StackOptions {
-        storeid_config: Some(broken),
+        storeid_config: Some(broken.clone()),
         ..StackOptions::default()
     };
     let mut st = Stack::start(&sb, Layout::Single, opts);
+    st.s3.put("photos", "plain/before.txt", b"before");
+    assert_eq!(st.get("/photos/plain/before.txt").status, 200);
+    let good = std::fs::read_to_string(&st.config).unwrap();
+    s3squid_startup::lastgood::Copies::of(&broken, &sb.path("state"))
+        .unwrap()
+        .record(&good)
+        .unwrap();
     st.s3.put("photos", "plain/hello.txt", b"hello");
-    assert_eq!(st.get("/photos/plain/hello.txt").status, 200);
     for round in 0..2 {
         st.front.control("rotate");
         std::thread::sleep(std::time::Duration::from_secs(2));
@@ -321,6 +330,10 @@ fn storeid_with_broken_config_keeps_squid_up() {
         "hits through the last good config's store IDs"
     );
     let log = st.front.cache_log_text();
+    assert!(
+        log.contains("no last good copy of it in"),
+        "at start, s3squid-icap's copy of its own file was not used:\n{log}"
+    );
     assert!(
         log.contains("serving the last good one"),
         "the helper said why on stderr:\n{log}"
