@@ -185,7 +185,7 @@ fn revert(config: &std::path::Path, state_dir: &std::path::Path) -> ExitCode {
     };
     match write_atomic(dir, name, &text) {
         Ok(_) => emit(&format!(
-            "reverted {} to {} ({} routes); the replaced file is {}\ns3squid-icap reloads it within 2 s; run `squid -k reconfigure` for the helpers\n",
+            "reverted {} to {} ({} routes); the replaced file is {}\ns3squid-icap applies it within 4 s (at once on SIGHUP); run `squid -k reconfigure` for the helpers\n",
             config.display(),
             previous.display(),
             cfg.routes.len(),

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use s3map::config::Config;
-use s3squid_icap::reload::Reloader;
+use s3squid_icap::reload::{Reloader, PROMOTE_AFTER};
 use s3squid_startup::args::{CommonArgs, Invocation, LogDefaults, LogLevel, Program};
 use s3squid_startup::{config_report, logging, EXIT_CONFIG};
 
@@ -15,11 +15,17 @@ const PROGRAM: Program = Program {
     about:
         "s3squid-icap: ICAP REQMOD service that maps public URLs to S3 objects and presigns them",
     description: "\
-Reloads the configuration on SIGHUP and when the file changes; an invalid file is
-rejected (logged, counted) and the running configuration keeps serving. Each
-configuration it applies is kept in --state-dir (last-good.toml, and the one before it
-in previous.toml): `s3squid revert` restores the previous, and a helper whose own
-configuration is unusable serves the last good one.
+Reloads the configuration at once on SIGHUP, and when the file changes: it looks every
+2 seconds and applies a change once the file has stayed the same for a whole look, 2 to
+4 seconds after the last write (a write that pauses for less than 2 seconds midway is
+never applied half done). An invalid file is rejected (logged, counted) and the running
+configuration keeps serving.
+
+The configuration it serves is kept in --state-dir, in a directory for this
+configuration file, as last-good.toml (and the one before it as previous.toml): at once
+at start and on SIGHUP, and after it has served for 60 seconds without being replaced
+when the file watch applied it. `s3squid revert` uses them, and a helper given the same
+--config serves the last good one when its configuration is unusable.
 
 Credentials: the AWS chain (environment, shared credentials file and profile, web
 identity, ECS container endpoint, EC2 instance metadata), refreshed in the background.
@@ -108,6 +114,7 @@ fn run(args: CommonArgs, config: Config, text: &str) -> anyhow::Result<()> {
             args.state_dir.clone(),
             config,
             text,
+            PROMOTE_AFTER,
         ));
         tokio::spawn(s3squid_icap::reload::watch(
             reloader,

@@ -115,7 +115,7 @@ pub const REVERT: &str = "\
 s3squid-icap keeps the last configuration it applied and the one before it in its state
 directory (last-good.toml, previous.toml). `revert` validates previous.toml and writes it
 over the configuration file, keeping the file it replaces as DIR/reverted-from.toml.
-s3squid-icap notices the change within 2 seconds (or send it SIGHUP); run
+s3squid-icap applies it within 4 seconds (at once on SIGHUP); run
 `squid -k reconfigure` so the helpers load it too.
 
 Use it to undo a switch or an edit in one command: flip `signing = \"off\"` or
