@@ -9,8 +9,10 @@ use std::process::ExitCode;
 use s3map::config::Config;
 use s3squid::args::{self, Command};
 use s3squid::{report, squid_conf};
-use s3squid_startup::lastgood::{write_atomic, Copies, PREVIOUS, REVERTED_FROM};
-use s3squid_startup::{config_report, EXIT_CONFIG};
+use s3squid_startup::lastgood::{
+    write_atomic, Copies, LAST_GOOD, PREVIOUS, REVERTED_FROM, REVERTED_TO,
+};
+use s3squid_startup::{config_report, LoadError, EXIT_CONFIG};
 
 /// Bad command line (as most command-line parsers do).
 const EXIT_USAGE: u8 = 2;
@@ -143,25 +145,24 @@ fn write_files(dir: &Path, files: &[(String, String)]) -> ExitCode {
     emit(&written)
 }
 
-/// `s3squid revert`: validates the previous copy of the config file and writes it over
-/// the file.
-fn revert(config: &std::path::Path, state_dir: &std::path::Path) -> ExitCode {
+/// `s3squid revert`: undoes the last change to the config file, from its copies in the
+/// state directory ([`s3squid_startup::lastgood`]). What goes back, in order:
+///
+/// 1. the file the last revert replaced, when the file is still what that revert wrote
+///    and no configuration has been kept since (a second revert undoes the first), and
+///    that file is valid;
+/// 2. the previous copy, when the file is the last good copy (its change has served and
+///    been kept);
+/// 3. the last good copy otherwise (an edit not kept yet, or a broken one).
+///
+/// What goes back is validated first; the replaced file is kept as `reverted-from.toml`,
+/// and what was written as `reverted-to.toml`.
+fn revert(config: &Path, state_dir: &Path) -> ExitCode {
     let copies = match Copies::of(config, state_dir) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("s3squid: {}: {e}", config.display());
-            return ExitCode::from(EXIT_USAGE);
-        }
-    };
-    let previous = copies.path(PREVIOUS);
-    let (cfg, text) = match copies.load(PREVIOUS) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!(
-                "s3squid: nothing to revert to: {}",
-                config_report(&previous, &e)
-            );
-            return ExitCode::from(EXIT_CONFIG);
+            return ExitCode::from(EXIT_IO);
         }
     };
     let (Some(dir), Some(name)) = (config.parent(), config.file_name().and_then(|n| n.to_str()))
@@ -169,31 +170,89 @@ fn revert(config: &std::path::Path, state_dir: &std::path::Path) -> ExitCode {
         eprintln!("s3squid: {} is not a file path", config.display());
         return ExitCode::from(EXIT_USAGE);
     };
-    if let Ok(current) = s3squid_startup::read_bytes(config) {
-        if let Err(e) = copies.write(REVERTED_FROM, current) {
+    let current = match s3squid_startup::read_bytes(config) {
+        Ok(bytes) => Some(bytes),
+        Err(LoadError::Read { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            None
+        }
+        Err(e) => {
             eprintln!(
-                "s3squid: cannot keep the current file in {}: {e}",
-                copies.dir().display()
+                "s3squid: cannot keep the current file before replacing it, nothing changed: {e}"
             );
             return ExitCode::from(EXIT_IO);
         }
-    }
+    };
+    let is = |name: &str| {
+        current
+            .as_deref()
+            .is_some_and(|c| copies.read(name).is_ok_and(|t| t.as_bytes() == c))
+    };
+    let undo_revert = if is(REVERTED_TO) {
+        copies.load(REVERTED_FROM).ok()
+    } else {
+        None
+    };
+    let (what, (cfg, text)) = match undo_revert {
+        Some(loaded) => ("the file the last revert replaced".to_owned(), loaded),
+        None => {
+            let (what, from) = if is(LAST_GOOD) {
+                ("the previous configuration", PREVIOUS)
+            } else {
+                ("the last good configuration", LAST_GOOD)
+            };
+            match copies.load(from) {
+                Ok(loaded) => (format!("{what} ({})", copies.path(from).display()), loaded),
+                Err(e) => {
+                    eprintln!(
+                        "s3squid: nothing to revert to: {}",
+                        config_report(&copies.path(from), &e)
+                    );
+                    return ExitCode::from(EXIT_CONFIG);
+                }
+            }
+        }
+    };
     let dir = if dir.as_os_str().is_empty() {
-        std::path::Path::new(".")
+        Path::new(".")
     } else {
         dir
     };
-    match write_atomic(dir, name, &text) {
-        Ok(_) => emit(&format!(
-            "reverted {} to {} ({} routes); the replaced file is {}\ns3squid-icap applies it within 4 s (at once on SIGHUP); run `squid -k reconfigure` for the helpers\n",
-            config.display(),
-            previous.display(),
-            cfg.routes.len(),
-            copies.path(REVERTED_FROM).display()
-        )),
-        Err(e) => {
-            eprintln!("s3squid: cannot write {}: {e}", config.display());
-            ExitCode::from(EXIT_IO)
+    // Each step that fails leaves no reverted-to.toml behind, so a later revert never
+    // takes a half-done one for a revert to undo.
+    let kept = copies.path(REVERTED_FROM);
+    let steps = || -> Result<(), String> {
+        let cannot =
+            |what: &Path, e: std::io::Error| format!("cannot write {}: {e}", what.display());
+        match std::fs::remove_file(copies.path(REVERTED_TO)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(cannot(&copies.path(REVERTED_TO), e))
+            }
+            _ => {}
         }
+        if let Some(current) = &current {
+            copies
+                .write(REVERTED_FROM, current)
+                .map_err(|e| cannot(&kept, e))?;
+        }
+        write_atomic(dir, name, &text).map_err(|e| cannot(config, e))?;
+        if current.is_some() {
+            copies
+                .write(REVERTED_TO, &text)
+                .map_err(|e| cannot(&copies.path(REVERTED_TO), e))?;
+        }
+        Ok(())
+    };
+    if let Err(e) = steps() {
+        eprintln!("s3squid: {e}");
+        return ExitCode::from(EXIT_IO);
     }
+    let replaced = match current {
+        Some(_) => format!("the replaced file is kept as {}", kept.display()),
+        None => "there was no file to keep".to_owned(),
+    };
+    emit(&format!(
+        "reverted {} to {what}, {} route(s); {replaced}\ns3squid-icap applies it within 4 s (at once on SIGHUP); run `squid -k reconfigure` for the helpers\n",
+        config.display(),
+        cfg.routes.len(),
+    ))
 }

@@ -8,7 +8,8 @@
 //!
 //! - [`LAST_GOOD`]: the configuration s3squid-icap last kept ([`Copies::record`]);
 //! - [`PREVIOUS`]: the one it replaced;
-//! - [`REVERTED_FROM`]: the file `s3squid revert` last replaced.
+//! - [`REVERTED_FROM`] and [`REVERTED_TO`]: the file `s3squid revert` last replaced, and
+//!   what it wrote instead (so that a second revert undoes the first).
 //!
 //! Each copy starts with a line naming the file it was made from (`# s3squid: copy of
 //! /etc/s3squid/s3squid.toml`), checked whenever it is read: a copy is only ever used for
@@ -34,6 +35,9 @@ pub const LAST_GOOD: &str = "last-good.toml";
 pub const PREVIOUS: &str = "previous.toml";
 /// The file `s3squid revert` last replaced.
 pub const REVERTED_FROM: &str = "reverted-from.toml";
+/// What `s3squid revert` last wrote in its place; removed when a new configuration is
+/// kept, which ends the revert's turn ([`Copies::record`]).
+pub const REVERTED_TO: &str = "reverted-to.toml";
 /// Longest name of a per-file directory, in bytes (most file systems allow 255). A longer
 /// escaped path is cut and ends with `~` and a hash of the whole path instead.
 pub const MAX_DIR_NAME_BYTES: usize = 200;
@@ -152,7 +156,8 @@ impl Copies {
     }
 
     /// Keeps `text` as the last good configuration: the old last good one becomes
-    /// [`PREVIOUS`] (when the text changed).
+    /// [`PREVIOUS`] (when the text changed), and [`REVERTED_TO`] is removed, so that the
+    /// next `s3squid revert` undoes this change rather than the last revert.
     pub fn record(&self, text: &str) -> std::io::Result<()> {
         match self.read(LAST_GOOD) {
             Ok(old) if old == text => return Ok(()),
@@ -162,7 +167,11 @@ impl Copies {
             // None yet, unreadable, or another file's: nothing to rotate.
             Err(_) => {}
         }
-        self.write(LAST_GOOD, text).map(|_| ())
+        self.write(LAST_GOOD, text)?;
+        match std::fs::remove_file(self.path(REVERTED_TO)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
     }
 }
 

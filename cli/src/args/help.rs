@@ -105,18 +105,30 @@ Write access_log stdio:PATH instead of daemon:PATH, so that each
 line is in the file as soon as the request ends (demos, tests)";
 
 pub const REVERT_STATE_DIR: &str = "\
-Where s3squid-icap keeps the last good and previous
-configurations";
+Where s3squid-icap keeps the last good and previous copies of
+each configuration file";
 
-pub const REVERT_ABOUT: &str =
-    "Put back the configuration before the last one s3squid-icap applied";
+pub const REVERT_ABOUT: &str = "Undo the last change to the configuration file";
 
 pub const REVERT: &str = "\
-s3squid-icap keeps the last configuration it applied and the one before it in its state
-directory (last-good.toml, previous.toml). `revert` validates previous.toml and writes it
-over the configuration file, keeping the file it replaces as DIR/reverted-from.toml.
-s3squid-icap applies it within 4 seconds (at once on SIGHUP); run
+s3squid-icap keeps copies of the configuration file it serves in its state directory, in
+a directory of their own for that file: the last good configuration (last-good.toml) and
+the one before it (previous.toml). It keeps a configuration at once when it starts with it
+or applies it on SIGHUP, and after it has served for 60 seconds when the file watch applied
+it.
+
+`revert` undoes the last change. It writes over the configuration file, in this order:
+
+  - what the last revert replaced, when the file is still what that revert wrote and no
+    configuration has been kept since (so a second revert undoes the first), and it is
+    valid;
+  - the previous copy, when the file is the last good copy;
+  - the last good copy otherwise (an edit not kept yet, or a broken one).
+
+It validates what it writes, and keeps the file it replaces as reverted-from.toml beside
+the copies. s3squid-icap applies it within 4 seconds (at once on SIGHUP); run
 `squid -k reconfigure` so the helpers load it too.
 
 Use it to undo a switch or an edit in one command: flip `signing = \"off\"` or
-`pass_through = true`, and `s3squid revert` puts the previous state back.";
+`pass_through = true`, and `s3squid revert` puts the previous state back; run it again to
+flip it once more.";

@@ -158,3 +158,17 @@ fn the_same_file_maps_to_the_same_copies() {
     assert_eq!(of(gone.clone()).source(), gone);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `record` ends a revert's turn only when it keeps a new configuration.
+#[test]
+fn record_removes_the_revert_marker_when_it_rotates() {
+    let dir = sandbox("marker");
+    let copies = Copies::of(&dir.join("s.toml"), &dir.join("state")).unwrap();
+    copies.record(GOOD).unwrap();
+    copies.write(REVERTED_TO, GOOD).unwrap();
+    copies.record(GOOD).unwrap();
+    assert!(copies.path(REVERTED_TO).exists(), "same text: kept");
+    copies.record(&GOOD.replace("'a'", "'b'")).unwrap();
+    assert!(!copies.path(REVERTED_TO).exists());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
