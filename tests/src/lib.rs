@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 #![allow(clippy::unwrap_used)] // test support code: a panic is a test failure with its location
 
+pub mod conditional;
 pub mod hang;
 pub mod http;
 pub mod mock;

@@ -23,6 +23,8 @@ pub struct S3 {
     /// The process.
     pub proc: Proc,
     keys: bool,
+    /// S3's conditional GET in front of it, if asked for ([`S3::answer_conditionals`]).
+    pub conditional: Option<crate::conditional::Conditional>,
 }
 
 impl S3 {
@@ -49,7 +51,14 @@ impl S3 {
             log,
             proc,
             keys,
+            conditional: None,
         }
+    }
+
+    /// Puts S3's conditional GET (`304 Not Modified`) in front of it: [`S3::endpoint`] names
+    /// the front from now on (`crate::conditional`).
+    pub fn answer_conditionals(&mut self) {
+        self.conditional = Some(crate::conditional::Conditional::start(self.port));
     }
 
     fn spawn(root: &std::path::Path, port: u16, log: &std::path::Path, keys: bool) -> Proc {
@@ -79,9 +88,10 @@ impl S3 {
         wait_port(self.port, "s3s-fs");
     }
 
-    /// The endpoint URL.
+    /// The endpoint URL: s3s-fs, or the conditional front before it.
     pub fn endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        let port = self.conditional.as_ref().map_or(self.port, |c| c.port);
+        format!("http://127.0.0.1:{port}")
     }
 
     /// Stores an object (writes the file, with an old modification time).

@@ -315,6 +315,8 @@ pub struct StackOptions {
     pub anonymous_s3: bool,
     /// `concurrency=` of the helpers (default: the sample's).
     pub helper_concurrency: Option<u32>,
+    /// Put S3's conditional GET (304) in front of s3s-fs (`crate::conditional`).
+    pub s3_conditionals: bool,
 }
 
 impl Default for StackOptions {
@@ -326,6 +328,7 @@ impl Default for StackOptions {
             storeid_config: None,
             anonymous_s3: false,
             helper_concurrency: None,
+            s3_conditionals: false,
         }
     }
 }
@@ -351,7 +354,10 @@ pub struct Stack {
 impl Stack {
     /// Starts a whole stack in `layout` inside `sb`.
     pub fn start(sb: &Sandbox, layout: Layout, opts: StackOptions) -> Stack {
-        let s3 = S3::start(sb);
+        let mut s3 = S3::start(sb);
+        if opts.s3_conditionals {
+            s3.answer_conditionals();
+        }
         s3.bucket("photos");
         s3.bucket("site");
         let anon = opts.anonymous_s3.then(|| S3::start_anonymous(sb));
