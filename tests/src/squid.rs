@@ -130,6 +130,8 @@ pub struct Access {
     pub method: String,
     /// URL as logged (query stripped by `strip_query_terms on`).
     pub url: String,
+    /// Where it was fetched from: `HIER_NONE` (not forwarded), `FIRSTUP_PARENT`, …
+    pub hierarchy: String,
 }
 
 impl Access {
@@ -227,6 +229,7 @@ impl Squid {
                     status: status.parse().ok()?,
                     method: f.get(5)?.to_string(),
                     url: f.get(6)?.to_string(),
+                    hierarchy: f.get(8)?.split('/').next()?.to_owned(),
                 })
             })
             .collect()

@@ -12,6 +12,7 @@ const INSTANCE_TEMPLATE: &str = include_str!("../../templates/instance.conf.in")
 const STORE_POLICY_TEMPLATE: &str = include_str!("../../templates/store-policy.conf.in");
 const HYGIENE_TEMPLATE: &str = include_str!("../../templates/hygiene.conf.in");
 const SERVE_STALE_TEMPLATE: &str = include_str!("../../templates/serve-stale.conf.in");
+const RANGES_TEMPLATE: &str = include_str!("../../templates/ranges.conf.in");
 const PEERS_TEMPLATE: &str = include_str!("../../templates/s3-peers.conf.in");
 const STORE_ID_TEMPLATE: &str = include_str!("../../templates/store-id.conf.in");
 const URL_REWRITE_TEMPLATE: &str = include_str!("../../templates/url-rewrite.conf.in");
@@ -181,6 +182,7 @@ fn fill_squid(name: &str, template: &str, p: &SquidConfParams, own: &[(&str, &st
         ("S3_ADAPTED_ACCESS", blocks::s3_adapted_allow(p)),
         ("STORE_ID_REFRESH", blocks::store_id_refresh()),
         ("SERVE_STALE", SERVE_STALE_TEMPLATE.to_owned()),
+        ("RANGES", RANGES_TEMPLATE.to_owned()),
         ("STORE_POLICY", STORE_POLICY_TEMPLATE.to_owned()),
         ("HYGIENE", HYGIENE_TEMPLATE.to_owned()),
     ];
