@@ -320,6 +320,8 @@ pub struct StackOptions {
     pub helper_concurrency: Option<u32>,
     /// Put S3's conditional GET (304) in front of s3s-fs (`crate::conditional`).
     pub s3_conditionals: bool,
+    /// Each Squid's `cache_dir` size in MB (default 100).
+    pub cache_dir_mb: u32,
 }
 
 impl Default for StackOptions {
@@ -332,6 +334,7 @@ impl Default for StackOptions {
             anonymous_s3: false,
             helper_concurrency: None,
             s3_conditionals: false,
+            cache_dir_mb: 100,
         }
     }
 }
@@ -418,7 +421,7 @@ impl Stack {
             inst.access_log = d.join("access.log");
             inst.cache_dir = d.join("cache");
             inst.coredump_dir = d.clone();
-            inst.cache_dir_mb = 100;
+            inst.cache_dir_mb = opts.cache_dir_mb;
             inst.cache_mem_mb = 16;
         }
         let files = render(layout, &p);

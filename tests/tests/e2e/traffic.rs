@@ -59,7 +59,7 @@ fn stampede_two_tier() {
 
 /// Conditional requests, with S3's `304` in front of s3s-fs (`s3squid_e2e::conditional`):
 /// a client's `If-None-Match` or `If-Modified-Since` for a cached object gets a `304` from
-/// the cache without asking S3; a stale copy of an unchanged object is revalidated with S3
+/// the cache without asking S3; a client's reload is a revalidation; a stale copy of an unchanged object is revalidated with S3
 /// through a presigned conditional GET, which S3 answers `304` (`TCP_REFRESH_UNMODIFIED`, no
 /// body fetched again); a changed object replaces the copy (`TCP_REFRESH_MODIFIED`).
 fn revalidation(layout: Layout) {
@@ -91,6 +91,18 @@ fn revalidation(layout: Layout) {
         1,
         "the client's 304s came from the cache"
     );
+    // A client's reload (`no-cache`) is a revalidation (`reload_into_ims on`): S3 answers
+    // 304 and sends no body again.
+    let r = s3squid_e2e::http::raw(port, &line, &[host, ("Cache-Control", "no-cache")]);
+    assert_eq!((r.status, r.body.len()), (200, 50_000), "reload");
+    let seen = st.s3.conditional.as_ref().unwrap().seen();
+    assert_eq!(seen.last().map(|s| s.status), Some(304), "{seen:#?}");
+    let log = st.front.access_n(4);
+    assert_eq!(
+        log.last().unwrap().action,
+        "TCP_REFRESH_UNMODIFIED",
+        "{log:#?}"
+    );
 
     let (k, path) = ("reval/cat.jpg", "/photos/reval/cat.jpg");
     let old = patterned(100_000);
@@ -101,7 +113,7 @@ fn revalidation(layout: Layout) {
     std::thread::sleep(Duration::from_millis(1500)); // stale now
     let r = st.get(path);
     assert_eq!((r.status, &r.body), (200, &old));
-    let log = st.front.access_n(5);
+    let log = st.front.access_n(6);
     assert_eq!(
         log.last().unwrap().action,
         "TCP_REFRESH_UNMODIFIED",
@@ -251,4 +263,131 @@ fn ranges_single() {
 #[test]
 fn ranges_two_tier() {
     ranges(Layout::TwoTier);
+}
+
+/// Size of the big object, MiB: `S3SQUID_BIG_OBJECT_MB` (default 256, sized for CI; the
+/// samples' `maximum_object_size` is 1024 MB).
+fn big_object_mb() -> usize {
+    std::env::var("S3SQUID_BIG_OBJECT_MB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(256)
+}
+
+/// A process's peak resident memory (`VmHWM`), KiB.
+fn peak_rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+/// Every s3squid process of the stack: s3squid-icap and the helpers Squid started.
+fn s3squid_pids(st: &Stack) -> Vec<(String, u32)> {
+    let mut out = vec![("s3squid-icap".to_owned(), st.icap.proc.pid())];
+    for squid in std::iter::once(&st.front).chain(st.signer.as_ref()) {
+        for name in ["s3squid-storeid", "s3squid-rewrite"] {
+            for pid in s3squid_e2e::proc::children_named(squid.proc.pid(), name) {
+                out.push((name.to_owned(), pid));
+            }
+        }
+    }
+    out
+}
+
+/// A big object (256 MiB by default) through a layout: the first GET is a miss served
+/// complete and byte-exact, the second a hit with the same bytes, S3 is asked once, and the
+/// peak memory of every s3squid process grows by less than 8 MiB (they see requests, never
+/// bodies). A client that reads a cold 32 MiB object slowly (2 MiB/s, so for longer than
+/// `read_timeout`) is not cut off while data flows.
+fn big_object(layout: Layout) {
+    use std::io::{Read, Write};
+    use std::time::Duration;
+    let mb = big_object_mb();
+    let sb = Sandbox::new(&format!("big-{}", layout.as_str()));
+    let opts = StackOptions {
+        cache_dir_mb: u32::try_from(mb * 2 + 200).unwrap(),
+        ..StackOptions::default()
+    };
+    let st = Stack::start(&sb, layout, opts);
+    let body = patterned(mb << 20);
+    st.s3.put("photos", "big/movie.mkv", &body);
+    let path = "/photos/big/movie.mkv";
+    let before: Vec<_> = s3squid_pids(&st)
+        .into_iter()
+        .map(|(n, p)| (n, p, peak_rss_kib(p)))
+        .collect();
+    // The two-tier layout runs no helper (nothing on the edge's hit path, nothing cached
+    // by the signer); the single layout runs s3squid-storeid.
+    let helpers = before.iter().filter(|(n, ..)| n != "s3squid-icap").count();
+    assert!(
+        helpers >= usize::from(layout == Layout::Single),
+        "{before:?}"
+    );
+    for what in ["miss", "hit"] {
+        let r = st.get(path);
+        assert_eq!(r.status, 200, "{what}");
+        assert!(
+            r.body.len() == body.len() && r.body == body,
+            "{what}: {} bytes",
+            r.body.len()
+        );
+    }
+    let log = st.front.access_n(2);
+    assert!(log.last().unwrap().hit(), "{log:#?}");
+    assert_eq!(st.s3.count("GetObject", "big/movie.mkv"), 1);
+    for (name, pid, kib) in before {
+        let grew = peak_rss_kib(pid).saturating_sub(kib);
+        assert!(
+            grew < 8 * 1024,
+            "{name} ({pid}): peak memory grew by {grew} KiB"
+        );
+    }
+
+    let slow = patterned(32 << 20);
+    st.s3.put("photos", "big/slow.mkv", &slow);
+    let mut c = std::net::TcpStream::connect(("127.0.0.1", st.front.port)).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    write!(
+        c,
+        "GET /photos/big/slow.mkv HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        s3squid_e2e::squid::PUBLIC_HOST
+    )
+    .unwrap();
+    let (mut got, mut buf) = (Vec::new(), vec![0u8; 64 << 10]);
+    let t0 = std::time::Instant::now();
+    loop {
+        let n = c.read(&mut buf).unwrap();
+        if n == 0 {
+            break;
+        }
+        got.extend_from_slice(&buf[..n]);
+        // 64 KiB every 31 ms: about 2 MiB/s.
+        std::thread::sleep(Duration::from_millis(31));
+    }
+    let took = t0.elapsed();
+    let start = got.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    assert!(got[..start].starts_with(b"HTTP/1.1 200"), "slow client");
+    assert!(
+        got[start..] == slow[..],
+        "slow client: {} of {} bytes",
+        got.len() - start,
+        slow.len()
+    );
+    assert!(
+        took > Duration::from_secs(12),
+        "the read took {took:?}: not slow enough to show anything"
+    );
+}
+
+#[test]
+fn big_object_single() {
+    big_object(Layout::Single);
+}
+
+#[test]
+fn big_object_two_tier() {
+    big_object(Layout::TwoTier);
 }
