@@ -142,7 +142,7 @@ fn revalidation(layout: Layout) {
         (200, &new),
         "the changed object replaces the copy"
     );
-    let log = st.front.access_n(6);
+    let log = st.front.access_n(7);
     assert_eq!(
         log.last().unwrap().action,
         "TCP_REFRESH_MODIFIED",
