@@ -23,6 +23,8 @@ pub struct S3 {
     /// The process.
     pub proc: Proc,
     keys: bool,
+    /// `--domain` (virtual-hosted requests for `BUCKET.<domain>`), if any.
+    domain: Option<String>,
     /// S3's conditional GET in front of it, if asked for ([`S3::answer_conditionals`]).
     pub conditional: Option<crate::conditional::Conditional>,
 }
@@ -30,20 +32,25 @@ pub struct S3 {
 impl S3 {
     /// Starts s3s-fs with the test access keys on a free port.
     pub fn start(sb: &Sandbox) -> S3 {
-        Self::start_named(sb, "s3", true)
+        Self::start_named(sb, "s3", true, None)
+    }
+
+    /// [`S3::start`], also serving virtual-hosted requests for `BUCKET.<domain>`.
+    pub fn start_with_domain(sb: &Sandbox, domain: &str) -> S3 {
+        Self::start_named(sb, "s3", true, Some(domain.to_owned()))
     }
 
     /// Starts an s3s-fs that accepts anonymous requests (for `auth = "none"` routes).
     pub fn start_anonymous(sb: &Sandbox) -> S3 {
-        Self::start_named(sb, "s3-anonymous", false)
+        Self::start_named(sb, "s3-anonymous", false, None)
     }
 
-    fn start_named(sb: &Sandbox, name: &str, keys: bool) -> S3 {
+    fn start_named(sb: &Sandbox, name: &str, keys: bool, domain: Option<String>) -> S3 {
         let root = sb.path(name);
         std::fs::create_dir_all(&root).unwrap();
         let port = free_port();
         let log = sb.path(&format!("{name}.log"));
-        let proc = Self::spawn(&root, port, &log, keys);
+        let proc = Self::spawn(&root, port, &log, keys, domain.as_deref());
         wait_port(port, "s3s-fs");
         S3 {
             port,
@@ -51,6 +58,7 @@ impl S3 {
             log,
             proc,
             keys,
+            domain,
             conditional: None,
         }
     }
@@ -61,7 +69,13 @@ impl S3 {
         self.conditional = Some(crate::conditional::Conditional::start(self.port));
     }
 
-    fn spawn(root: &std::path::Path, port: u16, log: &std::path::Path, keys: bool) -> Proc {
+    fn spawn(
+        root: &std::path::Path,
+        port: u16,
+        log: &std::path::Path,
+        keys: bool,
+        domain: Option<&str>,
+    ) -> Proc {
         let mut cmd = Command::new("s3s-fs");
         cmd.env("RUST_LOG", "s3s=debug").env("NO_COLOR", "1").args([
             "--host",
@@ -71,6 +85,10 @@ impl S3 {
         ]);
         if keys {
             cmd.args(["--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY]);
+        }
+        if let Some(d) = domain {
+            // s3s matches the whole Host header, port included, against its domain.
+            cmd.args(["--domain", &format!("{d}:{port}")]);
         }
         cmd.arg(root);
         Proc::spawn("s3s-fs", cmd, log)
@@ -84,7 +102,13 @@ impl S3 {
     /// Starts it again on the same port and data.
     pub fn restart(&mut self) {
         self.proc.stop(Duration::from_secs(5));
-        self.proc = Self::spawn(&self.root, self.port, &self.log, self.keys);
+        self.proc = Self::spawn(
+            &self.root,
+            self.port,
+            &self.log,
+            self.keys,
+            self.domain.as_deref(),
+        );
         wait_port(self.port, "s3s-fs");
     }
 

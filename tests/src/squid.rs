@@ -322,6 +322,10 @@ pub struct StackOptions {
     pub s3_conditionals: bool,
     /// Each Squid's `cache_dir` size in MB (default 100).
     pub cache_dir_mb: u32,
+    /// A domain for s3s-fs's virtual-hosted requests (`BUCKET.<domain>`); every Squid
+    /// resolves `photos.<domain>` and `<domain>` to 127.0.0.1 through a `hosts_file` of its
+    /// own, never the machine's /etc/hosts. `S3_PORT` in `extra_routes` names s3s-fs's port.
+    pub s3_domain: Option<&'static str>,
 }
 
 impl Default for StackOptions {
@@ -335,6 +339,7 @@ impl Default for StackOptions {
             helper_concurrency: None,
             s3_conditionals: false,
             cache_dir_mb: 100,
+            s3_domain: None,
         }
     }
 }
@@ -360,7 +365,10 @@ pub struct Stack {
 impl Stack {
     /// Starts a whole stack in `layout` inside `sb`.
     pub fn start(sb: &Sandbox, layout: Layout, opts: StackOptions) -> Stack {
-        let mut s3 = S3::start(sb);
+        let mut s3 = match opts.s3_domain {
+            Some(d) => S3::start_with_domain(sb, d),
+            None => S3::start(sb),
+        };
         if opts.s3_conditionals {
             s3.answer_conditionals();
         }
@@ -370,7 +378,8 @@ impl Stack {
         let extra_routes = match &anon {
             Some(a) => opts.extra_routes.replace("ANON_ENDPOINT", &a.endpoint()),
             None => opts.extra_routes.clone(),
-        };
+        }
+        .replace("S3_PORT", &s3.port.to_string());
         let icap_port = free_port();
         let config = sb.path("s3squid.toml");
         let metrics_port = free_port();
@@ -424,7 +433,14 @@ impl Stack {
             inst.cache_dir_mb = opts.cache_dir_mb;
             inst.cache_mem_mb = 16;
         }
-        let files = render(layout, &p);
+        let mut files = render(layout, &p);
+        if let Some(d) = opts.s3_domain {
+            let hosts = sb.path("hosts");
+            std::fs::write(&hosts, format!("127.0.0.1 {d} photos.{d}\n")).unwrap();
+            for (_, text) in &mut files {
+                text.push_str(&format!("hosts_file {}\n", hosts.display()));
+            }
+        }
         let text = |name: &str| {
             files
                 .iter()

@@ -391,3 +391,57 @@ fn big_object_single() {
 fn big_object_two_tier() {
     big_object(Layout::TwoTier);
 }
+
+/// A virtual-hosted route: bucket `photos` at `photos.s3.test` (resolved to loopback by
+/// each Squid's own `hosts_file`), s3s-fs serving virtual-hosted requests for `s3.test`.
+const VIRTUAL_ROUTE: &str = r#"
+[[route]]
+name = "vhost"
+public = "http://images.example.com/vhost/"
+bucket = "photos"
+region = "us-east-1"
+endpoint = "http://s3.test:S3_PORT"
+addressing = "virtual"
+"#;
+
+/// `addressing = "virtual"` end to end: the object is fetched from
+/// `http://photos.s3.test:PORT/KEY`, signed for that host and verified by s3s-fs as a
+/// virtual-hosted request, cached, and served again as a hit.
+fn virtual_hosted(layout: Layout) {
+    let sb = Sandbox::new(&format!("virtual-{}", layout.as_str()));
+    let opts = StackOptions {
+        extra_routes: VIRTUAL_ROUTE.to_owned(),
+        s3_domain: Some("s3.test"),
+        ..StackOptions::default()
+    };
+    let st = Stack::start(&sb, layout, opts);
+    let body = patterned(300_000);
+    st.s3.put("photos", "v/a b+c.jpg", &body);
+    for what in ["miss", "hit"] {
+        let r = st.get("/vhost/v/a%20b+c.jpg");
+        assert_eq!(r.status, 200, "{what}");
+        assert!(r.body == body, "{what}: wrong bytes");
+    }
+    let log = st.front.access_n(2);
+    assert!(log[1].hit(), "{log:#?}");
+    assert_eq!(st.s3.count("GetObject", "v/a b+c.jpg"), 1);
+    let s3_log = std::fs::read_to_string(&st.s3.log).unwrap();
+    assert!(
+        s3_log.contains(&format!("\"host\": \"photos.s3.test:{}\"", st.s3.port)),
+        "S3 got a virtual-hosted request"
+    );
+    assert!(
+        s3_log.contains("uri: /v/a%20b%2Bc.jpg?X-Amz-Algorithm="),
+        "the bucket is in the host, not the path"
+    );
+}
+
+#[test]
+fn virtual_hosted_single() {
+    virtual_hosted(Layout::Single);
+}
+
+#[test]
+fn virtual_hosted_two_tier() {
+    virtual_hosted(Layout::TwoTier);
+}
