@@ -6,7 +6,7 @@
 //! s3squid squid-conf --layout two-tier|single|rewrite [--config PATH] [--out-dir DIR]
 //!                    [--listen ADDR]... [--signer-listen IP:PORT] [--state-dir DIR]
 //!                    [--storeid-command CMD] [--rewrite-command CMD] [--user USER]
-//!                    [--concurrency N] [--access-log-stdio]
+//!                    [--concurrency N] [--edge-workers N] [--access-log-stdio]
 //! s3squid revert     [--config PATH] [--state-dir DIR]
 //! s3squid help [COMMAND] | --help | -h | COMMAND --help
 //! s3squid --version
@@ -25,7 +25,7 @@ use s3map::config::DEFAULT_CONFIG_PATH;
 use s3squid_startup::args::usage_message;
 use s3squid_startup::lastgood::DEFAULT_STATE_DIR;
 
-use crate::squid_conf::{Layout, Overrides, MAX_HELPER_CONCURRENCY};
+use crate::squid_conf::{Layout, Overrides, MAX_HELPER_CONCURRENCY, MAX_WORKERS};
 
 mod help;
 
@@ -191,6 +191,9 @@ struct SquidConfArgs {
     #[arg(long, value_name = "N", value_parser = concurrency, allow_negative_numbers = true,
           help = help::CONCURRENCY)]
     concurrency: Option<u32>,
+    #[arg(long, value_name = "N", value_parser = workers, allow_negative_numbers = true,
+          help = help::EDGE_WORKERS)]
+    edge_workers: Option<u32>,
     #[arg(long, help = help::ACCESS_LOG_STDIO)]
     access_log_stdio: bool,
 }
@@ -237,6 +240,7 @@ impl From<Sub> for Command {
                     rewrite_command: a.rewrite_command,
                     user: a.user,
                     concurrency: a.concurrency,
+                    edge_workers: a.edge_workers,
                     access_log_stdio: a.access_log_stdio,
                 },
             },
@@ -339,6 +343,13 @@ fn command_line(s: &str) -> Result<String, String> {
         Err("is empty".to_owned())
     } else {
         Ok(s.trim().to_owned())
+    }
+}
+
+fn workers(s: &str) -> Result<u32, String> {
+    match s.parse::<u32>() {
+        Ok(n) if (1..=MAX_WORKERS).contains(&n) => Ok(n),
+        _ => Err(format!("not a number from 1 to {MAX_WORKERS}")),
     }
 }
 

@@ -31,7 +31,9 @@ mod overrides;
 mod render;
 pub mod template;
 
-pub use overrides::{Overrides, DEMO_CACHE_DIR_MB, DEMO_CACHE_MEM_MB, MAX_HELPER_CONCURRENCY};
+pub use overrides::{
+    Overrides, DEMO_CACHE_DIR_MB, DEMO_CACHE_MEM_MB, MAX_HELPER_CONCURRENCY, MAX_WORKERS,
+};
 pub use render::render;
 
 #[cfg(test)]
@@ -166,6 +168,9 @@ pub struct SquidInstance {
     pub maximum_object_size_mb: u32,
     /// `coredump_dir`.
     pub coredump_dir: PathBuf,
+    /// `workers`: 1 (one process, a `ufs` cache_dir), or more (SMP: a shared `rock`
+    /// cache_dir and a shared memory cache, so every worker hits what any worker fetched).
+    pub workers: u32,
 }
 
 /// Everything site-specific in the rendered squid.conf files.
@@ -267,6 +272,7 @@ impl SquidInstance {
             cache_mem_mb,
             maximum_object_size_mb: 1024,
             coredump_dir: spool,
+            workers: 1,
         }
     }
 
@@ -283,6 +289,7 @@ impl SquidInstance {
             cache_mem_mb: 256,
             maximum_object_size_mb: 1024,
             coredump_dir: PathBuf::from("/var/spool/squid"),
+            workers: 1,
         }
     }
 }

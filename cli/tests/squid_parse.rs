@@ -68,6 +68,7 @@ fn instance_in(dir: &Path, name: &str) -> SquidInstance {
         cache_mem_mb: 8,
         maximum_object_size_mb: 64,
         coredump_dir: d,
+        workers: 1,
     }
 }
 
@@ -124,6 +125,11 @@ fn squid_parses_every_rendered_file_without_complaint() {
     p.helper_concurrency = 0;
     p.access_log_module = AccessLogModule::Stdio;
     parse_every_layout(&dir, "concurrency0", &p);
+
+    // SMP: the edge with two workers and a rock cache_dir.
+    let mut p = params(CONFIG);
+    p.edge.workers = 2;
+    parse_every_layout(&dir, "smp", &p);
 
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -197,7 +197,14 @@ impl Squid {
             String::from_utf8_lossy(&out.stderr)
         );
         let mut cmd = Command::new("squid");
-        cmd.arg("-N").args(["-n", &service]).arg("-f").arg(&conf);
+        // `-N` runs one process and ignores `workers`; an SMP Squid needs its master, kept
+        // in the foreground (stopping it by PID stops the kids).
+        let mode = if inst.workers > 1 {
+            "--foreground"
+        } else {
+            "-N"
+        };
+        cmd.arg(mode).args(["-n", &service]).arg("-f").arg(&conf);
         let proc = Proc::spawn(
             &format!("squid-{name}"),
             cmd,
@@ -326,6 +333,9 @@ pub struct StackOptions {
     /// resolves `photos.<domain>` and `<domain>` to 127.0.0.1 through a `hosts_file` of its
     /// own, never the machine's /etc/hosts. `S3_PORT` in `extra_routes` names s3s-fs's port.
     pub s3_domain: Option<&'static str>,
+    /// SMP workers of the edge (two-tier; default 1). With more, each worker writes its
+    /// own access log, `edge/access-<worker>.log`.
+    pub edge_workers: u32,
 }
 
 impl Default for StackOptions {
@@ -340,6 +350,7 @@ impl Default for StackOptions {
             s3_conditionals: false,
             cache_dir_mb: 100,
             s3_domain: None,
+            edge_workers: 1,
         }
     }
 }
@@ -433,7 +444,17 @@ impl Stack {
             inst.cache_dir_mb = opts.cache_dir_mb;
             inst.cache_mem_mb = 16;
         }
+        p.edge.workers = opts.edge_workers;
         let mut files = render(layout, &p);
+        if opts.edge_workers > 1 {
+            let log = p.edge.access_log.display().to_string();
+            let per_worker = log.replace("access.log", "access-${process_number}.log");
+            for (name, text) in &mut files {
+                if name == "edge.conf" {
+                    *text = text.replace(&log, &per_worker);
+                }
+            }
+        }
         if let Some(d) = opts.s3_domain {
             let hosts = sb.path("hosts");
             std::fs::write(&hosts, format!("127.0.0.1 {d} photos.{d}\n")).unwrap();

@@ -100,6 +100,10 @@ pub const CONCURRENCY: &str = "\
 concurrency= of both helpers, 0 to 1024 (default 8). With 0,
 url_rewrite_timeout is left out: Squid needs concurrency for it";
 
+pub const EDGE_WORKERS: &str = "\
+SMP workers of the edge Squid (two-tier), 1 to 64 (default 1). With 2
+or more, the workers share a rock cache_dir and the memory cache";
+
 pub const ACCESS_LOG_STDIO: &str = "\
 Write access_log stdio:PATH instead of daemon:PATH, so that each
 line is in the file as soon as the request ends (demos, tests)";

@@ -145,6 +145,18 @@ fn usage_errors_name_their_topic() {
             Topic::SquidConf,
         ),
         (
+            "squid-conf --layout two-tier --edge-workers 0",
+            Topic::SquidConf,
+        ),
+        (
+            "squid-conf --layout two-tier --edge-workers 65",
+            Topic::SquidConf,
+        ),
+        (
+            "squid-conf --layout two-tier --edge-workers -2",
+            Topic::SquidConf,
+        ),
+        (
             "squid-conf --layout rewrite --access-log-stdio=yes",
             Topic::SquidConf,
         ),
@@ -191,6 +203,8 @@ fn squid_conf_overrides() {
         "proxy",
         "--concurrency",
         "0",
+        "--edge-workers",
+        "4",
         "--access-log-stdio",
     ]));
     assert_eq!(
@@ -211,6 +225,7 @@ fn squid_conf_overrides() {
                 rewrite_command: Some("/opt/bin/s3squid-rewrite --config /etc/x.toml".into()),
                 user: Some("proxy".into()),
                 concurrency: Some(0),
+                edge_workers: Some(4),
                 access_log_stdio: true,
             },
         })

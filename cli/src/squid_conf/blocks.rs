@@ -281,3 +281,28 @@ pub(super) fn refused_adapted_deny() -> String {
      adapted_http_access deny s3squid_refused\n"
         .to_owned()
 }
+
+/// The disk cache (and, with more than one worker, SMP): one process with a `ufs`
+/// cache_dir, or `workers N` sharing a `rock` cache_dir and the memory cache.
+pub(super) fn storage(i: &SquidInstance) -> String {
+    let (dir, mb) = (i.cache_dir.display(), i.cache_dir_mb);
+    if i.workers <= 1 {
+        return format!(
+            "# The disk cache: `ufs PATH SIZE-MB 16 256` (16 first-level and 256 second-level directories).\n\
+             # Create it with `squid -N -f THIS-FILE -z` before the first start. One worker process:\n\
+             # for several sharing one cache (the edge), render with `--edge-workers N`.\n\
+             cache_dir ufs {dir} {mb} 16 256"
+        );
+    }
+    format!(
+        "# SMP: {n} worker processes share the listening port(s), the memory cache and one `rock`\n\
+         # cache_dir (a database file that every worker reads and writes), so an object any\n\
+         # worker fetched is a hit through every worker. Squid starts a disker process for the\n\
+         # rock store and a coordinator besides the workers. Needs shared memory (/dev/shm).\n\
+         # Create it with `squid -f THIS-FILE -z` before the first start.\n\
+         workers {n}\n\
+         memory_cache_shared on\n\
+         cache_dir rock {dir} {mb}",
+        n = i.workers
+    )
+}

@@ -15,6 +15,8 @@ pub const DEMO_CACHE_MEM_MB: u32 = 64;
 /// Largest `--concurrency`. An s3squid helper answers one line after another; more lines in
 /// flight per process only lengthen the queue inside it.
 pub const MAX_HELPER_CONCURRENCY: u32 = 1024;
+/// Largest `--edge-workers` (Squid's own limit is 128; a cache host has fewer cores).
+pub const MAX_WORKERS: u32 = 64;
 
 /// Command-line changes to the parameters; each `None` (or empty, or `false`) keeps the
 /// default.
@@ -39,6 +41,8 @@ pub struct Overrides {
     pub user: Option<String>,
     /// `--concurrency`: [`SquidConfParams::helper_concurrency`].
     pub concurrency: Option<u32>,
+    /// `--edge-workers`: the edge's [`SquidInstance::workers`].
+    pub edge_workers: Option<u32>,
     /// `--access-log-stdio`: [`AccessLogModule::Stdio`].
     pub access_log_stdio: bool,
 }
@@ -68,6 +72,9 @@ impl Overrides {
         }
         if let Some(n) = self.concurrency {
             p.helper_concurrency = n;
+        }
+        if let Some(n) = self.edge_workers {
+            p.edge.workers = n;
         }
         if self.access_log_stdio {
             p.access_log_module = AccessLogModule::Stdio;

@@ -65,7 +65,6 @@ fn fill(name: &str, template: &str, vars: &[(&str, &str)]) -> String {
 
 /// The per-Squid block (identity, files, storage).
 fn instance_block(p: &SquidConfParams, i: &SquidInstance, role: &str) -> String {
-    let cache_dir_mb = i.cache_dir_mb.to_string();
     let cache_mem_mb = i.cache_mem_mb.to_string();
     let max_obj = i.maximum_object_size_mb.to_string();
     let user = blocks::cache_effective_user(p);
@@ -82,8 +81,7 @@ fn instance_block(p: &SquidConfParams, i: &SquidInstance, role: &str) -> String 
             ("COREDUMP_DIR", &i.coredump_dir.display().to_string()),
             ("CACHE_EFFECTIVE_USER", &user),
             ("CACHE_MEM_MB", &cache_mem_mb),
-            ("CACHE_DIR", &i.cache_dir.display().to_string()),
-            ("CACHE_DIR_MB", &cache_dir_mb),
+            ("STORAGE", &blocks::storage(i)),
             ("MAXIMUM_OBJECT_SIZE_MB", &max_obj),
         ],
     )

@@ -445,3 +445,42 @@ fn virtual_hosted_single() {
 fn virtual_hosted_two_tier() {
     virtual_hosted(Layout::TwoTier);
 }
+
+/// SMP: the two-tier edge with `--edge-workers 2` (a shared rock cache_dir and memory
+/// cache). An object is fetched once, and 40 requests on new connections afterwards are
+/// hits through both workers (each worker writes its own access log here).
+#[test]
+fn smp_edge_two_workers_share_one_cache() {
+    let sb = Sandbox::new("smp-edge");
+    let opts = StackOptions {
+        edge_workers: 2,
+        ..StackOptions::default()
+    };
+    let st = Stack::start(&sb, Layout::TwoTier, opts);
+    let body = patterned(200_000);
+    st.s3.put("photos", "smp/shared.jpg", &body);
+    for _ in 0..40 {
+        let r = st.get("/photos/smp/shared.jpg");
+        assert!(r.status == 200 && r.body == body, "{}", r.status);
+    }
+    assert_eq!(
+        st.s3.count("GetObject", "smp/shared.jpg"),
+        1,
+        "fetched once"
+    );
+    let hits_of = |worker: u32| {
+        let log = sb.path(&format!("edge/access-{worker}.log"));
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        text.lines()
+            .filter(|l| l.contains("/photos/smp/shared.jpg") && l.contains("HIT/200"))
+            .count()
+    };
+    s3squid_e2e::wait_until(10, "39 hits in the workers' logs", || {
+        hits_of(1) + hits_of(2) >= 39
+    });
+    let (one, two) = (hits_of(1), hits_of(2));
+    assert!(
+        one > 0 && two > 0,
+        "hits through both workers: {one} and {two}"
+    );
+}

@@ -166,6 +166,7 @@ fn overrides_make_a_runnable_setup() {
         rewrite_command: Some("/b/s3squid-rewrite --config /c.toml".into()),
         user: Some("proxy".into()),
         concurrency: Some(4),
+        edge_workers: Some(2),
         access_log_stdio: true,
     };
     let mut p = base.clone();
@@ -177,6 +178,10 @@ fn overrides_make_a_runnable_setup() {
     assert_eq!(p.cache_effective_user.as_deref(), Some("proxy"));
     assert_eq!(p.helper_concurrency, 4);
     assert_eq!(p.access_log_module, AccessLogModule::Stdio);
+    assert_eq!(
+        (p.edge.workers, p.signer.workers, p.single.workers),
+        (2, 1, 1)
+    );
     for (tag, i, disk, mem) in [
         ("edge", &p.edge, 256, 64),
         ("signer", &p.signer, 100, 32),
@@ -212,7 +217,11 @@ fn overrides_make_a_runnable_setup() {
     assert!(signer.contains("\nhttp_port 127.0.0.1:13129 accel vhost\n"));
     assert!(signer.contains("\nurl_rewrite_program /b/s3squid-rewrite --config /c.toml\n"));
     assert!(edge.contains("\naccess_log stdio:/tmp/st/edge/access.log squid\n"));
-    assert!(edge.contains("\ncache_dir ufs /tmp/st/edge/cache 256 16 256\n"));
+    // --edge-workers 2: SMP with a shared rock store (the signer keeps one process).
+    assert!(edge
+        .contains("\nworkers 2\nmemory_cache_shared on\ncache_dir rock /tmp/st/edge/cache 256\n"));
+    assert!(signer.contains("\ncache_dir ufs /tmp/st/signer/cache 100 16 256\n"));
+    assert!(!signer.contains("\nworkers "));
     assert!(edge.contains("\ncache_mem 64 MB\n"));
     assert!(signer.contains("\npid_filename /tmp/st/signer/squid.pid\n"));
     assert!(signer.contains("\ncache_effective_user proxy\n"));
