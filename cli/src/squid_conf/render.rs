@@ -13,6 +13,7 @@ const STORE_POLICY_TEMPLATE: &str = include_str!("../../templates/store-policy.c
 const HYGIENE_TEMPLATE: &str = include_str!("../../templates/hygiene.conf.in");
 const SERVE_STALE_TEMPLATE: &str = include_str!("../../templates/serve-stale.conf.in");
 const RANGES_TEMPLATE: &str = include_str!("../../templates/ranges.conf.in");
+const NO_BODY_TEMPLATE: &str = include_str!("../../templates/no-body.conf.in");
 const PEERS_TEMPLATE: &str = include_str!("../../templates/s3-peers.conf.in");
 const STORE_ID_TEMPLATE: &str = include_str!("../../templates/store-id.conf.in");
 const URL_REWRITE_TEMPLATE: &str = include_str!("../../templates/url-rewrite.conf.in");
@@ -181,6 +182,7 @@ fn fill_squid(name: &str, template: &str, p: &SquidConfParams, own: &[(&str, &st
         ("STORE_ID_REFRESH", blocks::store_id_refresh()),
         ("SERVE_STALE", SERVE_STALE_TEMPLATE.to_owned()),
         ("RANGES", RANGES_TEMPLATE.to_owned()),
+        ("NO_BODY", NO_BODY_TEMPLATE.trim_end().to_owned()),
         ("STORE_POLICY", STORE_POLICY_TEMPLATE.to_owned()),
         ("HYGIENE", HYGIENE_TEMPLATE.to_owned()),
     ];

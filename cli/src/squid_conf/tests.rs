@@ -212,6 +212,8 @@ fn several_routes_give_one_peer_per_origin_and_one_acl_per_public_host() {
         lines_starting(edge, "http_access"),
         [
             "http_access deny !s3squid_get_head",
+            "http_access deny s3squid_get_head s3squid_body_te",
+            "http_access deny s3squid_get_head s3squid_body_length",
             "http_access deny s3squid_client_auth",
             "http_access allow s3squid_public1 s3squid_public1_port s3squid_http",
             "http_access allow s3squid_public2 s3squid_public2_port s3squid_http",
@@ -223,6 +225,8 @@ fn several_routes_give_one_peer_per_origin_and_one_acl_per_public_host() {
         [
             "http_access deny !s3squid_edges",
             "http_access deny !s3squid_get_head",
+            "http_access deny s3squid_get_head s3squid_body_te",
+            "http_access deny s3squid_get_head s3squid_body_length",
             "http_access allow s3squid_public1 s3squid_public1_port s3squid_http",
             "http_access allow s3squid_public2 s3squid_public2_port s3squid_http",
             "http_access deny all",

@@ -35,15 +35,15 @@ fn send(port: u16, request: &[u8]) -> u16 {
 }
 
 /// The hostile kinds, each a whole request to the public port, with the statuses the
-/// layouts give it (measured on Squid 5.7, and pinned so that a change shows). A body on
-/// GET or HEAD is drained and ignored by the signer (the object is served); the two-tier
-/// edge answers a chunked GET itself (411) and forwards HTTP/1.2 as 1.1 (served). Squid
-/// itself refuses a NUL, a target over its URL limit, a header over
-/// `request_header_max_size` (64 KiB) and methods its `http_access` does not admit; a
-/// 60 KiB header and an absolute-form target pass through to the signer. The photos route
-/// allows no query parameter, so a parameter's escaped CR LF and a repeated one are 403
-/// there (an allowed one's are refused by `s3map::decide`, unit-tested). Every status is a
-/// client error or a served object: never a 5xx.
+/// layouts give it (measured on Squid 5.7, and pinned so that a change shows). A GET or HEAD
+/// announcing a body is refused by the samples' `http_access` (403) before ICAP (a body that
+/// does reach s3squid-icap is drained and ignored: `icap-server/tests/connection.rs`); the
+/// two-tier edge forwards HTTP/1.2 as 1.1 (served). Squid itself refuses a NUL, a target
+/// over its URL limit, a header over `request_header_max_size` (64 KiB) and methods its
+/// `http_access` does not admit; a 60 KiB header and an absolute-form target pass through
+/// to the signer. The photos route allows no query parameter, so a parameter's escaped CR
+/// LF and a repeated one are 403 there (an allowed one's are refused by `s3map::decide`,
+/// unit-tested). Every status is a client error or a served object: never a 5xx.
 fn kinds() -> Vec<(&'static str, Vec<u8>, &'static [u16])> {
     let host = format!("Host: {PUBLIC_HOST}\r\nConnection: close\r\n");
     let many: String = (0..200).map(|i| format!("X-H{i}: v\r\n")).collect();
@@ -51,12 +51,12 @@ fn kinds() -> Vec<(&'static str, Vec<u8>, &'static [u16])> {
         (
             "GET with a chunked body",
             format!("GET /photos/plain/hello.txt HTTP/1.1\r\n{host}Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n").into_bytes(),
-            &[200, 411],
+            &[403],
         ),
         (
             "HEAD with a chunked body",
             format!("HEAD /photos/plain/hello.txt HTTP/1.1\r\n{host}Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n").into_bytes(),
-            &[200],
+            &[403],
         ),
         ("a raw 0xff in the target", [b"GET /photos/plain/\xff.txt HTTP/1.1\r\n".as_slice(), host.as_bytes(), b"\r\n"].concat(), &[400]),
         ("a raw 0x80 outside the routes", [b"GET /other/\x80 HTTP/1.1\r\n".as_slice(), host.as_bytes(), b"\r\n"].concat(), &[400]),
@@ -185,4 +185,77 @@ fn other_traffic_never_reaches_the_signer() {
     assert_eq!(st.get("/photos/plain/hello.txt").status, 200);
     assert_eq!(reqmods(&st), before + 1.0, "a GET is still signed");
     assert_eq!(st.s3.requests(), 1, "only the GET reached S3");
+}
+
+/// Found by the hostile review: a GET or HEAD that announces a body (chunked, or a
+/// Content-Length) and never sends it held the ICAP transaction open until Squid's
+/// `icap_io_timeout`, and twelve of them suspended the service for every client. The
+/// samples now refuse a GET or HEAD with a body in `http_access` (403), before ICAP: each of
+/// twelve such clients at once, holding their body back, gets its 403 at once, and signing
+/// is never suspended.
+fn held_bodies_never_suspend(layout: Layout) {
+    use std::time::Instant;
+    let sb = Sandbox::new(&format!("held-bodies-{}", layout.as_str()));
+    let st = Stack::start(&sb, layout, StackOptions::default());
+    let port = st.front.port;
+    let clients: Vec<_> = (0..12)
+        .map(|i| {
+            std::thread::spawn(move || {
+                let method = if i % 2 == 0 { "GET" } else { "HEAD" };
+                let body = if i % 3 == 0 {
+                    "Content-Length: 5"
+                } else {
+                    "Transfer-Encoding: chunked"
+                };
+                let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+                // Any key not cached at the edge, so it would reach the signer.
+                write!(
+                    s,
+                    "{method} /photos/held/{i}.txt HTTP/1.1\r\nHost: {PUBLIC_HOST}\r\n{body}\r\n\r\n"
+                )
+                .unwrap();
+                s.set_read_timeout(Some(Duration::from_secs(8))).unwrap();
+                let t0 = Instant::now();
+                let mut buf = [0u8; 512];
+                let n = s.read(&mut buf).unwrap_or(0); // the body never comes
+                let status = std::str::from_utf8(&buf[..n])
+                    .ok()
+                    .and_then(|t| t.split(' ').nth(1))
+                    .and_then(|c| c.parse::<u16>().ok())
+                    .unwrap_or(0);
+                (method, body, status, t0.elapsed())
+            })
+        })
+        .collect();
+    for c in clients {
+        let (method, body, status, took) = c.join().unwrap();
+        // Squid itself answers 411 to a GET with a Content-Length.
+        assert!(
+            [403, 411].contains(&status),
+            "{method} with {body}: {status}"
+        );
+        assert!(
+            took < Duration::from_secs(2),
+            "{method} with {body}: {took:?}"
+        );
+    }
+    st.s3.put("photos", "after.txt", b"still signing");
+    let r = st.get("/photos/after.txt");
+    assert_eq!((r.status, r.body.as_slice()), (200, &b"still signing"[..]));
+    let icap_squid = st.signer.as_ref().unwrap_or(&st.front);
+    let log = icap_squid.cache_log_text();
+    assert!(
+        !log.contains("suspending ICAP service"),
+        "held request bodies suspended the ICAP service:\n{log}"
+    );
+}
+
+#[test]
+fn held_bodies_never_suspend_signing_single() {
+    held_bodies_never_suspend(Layout::Single);
+}
+
+#[test]
+fn held_bodies_never_suspend_signing_two_tier() {
+    held_bodies_never_suspend(Layout::TwoTier);
 }
