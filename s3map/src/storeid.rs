@@ -111,16 +111,26 @@ pub fn for_url(table: &RouteTable, url: &str) -> Option<String> {
     }
     let form = store_id_form(table, &parsed).or_else(|| s3_form(table, &parsed))?;
     let key = object_key("", form.raw_key, form.plus).ok()?;
-    let route = form
-        .routes
-        .into_iter()
-        .find(|r| key.starts_with(&r.key_prefix))?;
-    // The route's root, or slashes alone: refused under the public URL, so no ID here.
-    if crate::decide::only_slashes(&key[route.key_prefix.len()..]) {
-        return None;
-    }
+    // Every route that can own the key (its key_prefix starts it, and the rest is not the
+    // route's root: slashes alone are refused under the public URL), and the parameters it
+    // passes. Routes sharing an endpoint and bucket may nest (key_prefix "" and "v/"): the
+    // ID does not depend on which of them signed the URL, so any one that allows its
+    // parameters gives it.
+    form.routes.into_iter().find_map(|route| {
+        let relative = key.strip_prefix(route.key_prefix.as_str())?;
+        if crate::decide::only_slashes(relative) {
+            return None;
+        }
+        let kept = kept_params(route, &form.params)?;
+        Some(build(route, &key, &kept))
+    })
+}
+
+/// The parameters of an S3 spelling that go into the ID under `route`: all but the
+/// signature's, each allowed by the route, none repeated; `None` if that fails.
+fn kept_params<'u>(route: &Route, params: &[&'u str]) -> Option<Vec<&'u str>> {
     let mut kept = Vec::new();
-    for pair in form.params {
+    for &pair in params {
         let name = crate::url::param_name(pair);
         if SIGNATURE_PARAMS.contains(&name) {
             continue;
@@ -130,10 +140,7 @@ pub fn for_url(table: &RouteTable, url: &str) -> Option<String> {
         }
         kept.push(pair);
     }
-    if crate::decide::has_repeated_name(&kept) {
-        return None;
-    }
-    Some(build(route, &key, &kept))
+    (!crate::decide::has_repeated_name(&kept)).then_some(kept)
 }
 
 fn split_query(q: Option<&str>) -> Vec<&str> {

@@ -484,3 +484,39 @@ fn smp_edge_two_workers_share_one_cache() {
         "hits through both workers: {one} and {two}"
     );
 }
+
+/// Two routes on one bucket, nested: `photos` (key_prefix "", no parameter) and `v`
+/// (key_prefix "v/", `versionId` allowed). An object asked for three times with its
+/// parameter is fetched once: the store-ID helper gives the signed URL the ID of route `v`
+/// (found by the hostile review: it answered ERR, and every request went to S3).
+#[test]
+fn nested_routes_cache_an_allowed_parameter() {
+    let sb = Sandbox::new("nested-routes");
+    let opts = StackOptions {
+        extra_routes: r#"
+[[route]]
+name = "v"
+public = "http://images.example.com/v/"
+bucket = "photos"
+key_prefix = "v/"
+region = "us-east-1"
+endpoint = "ENDPOINT"
+addressing = "path"
+allow_query = ["versionId"]
+"#
+        .to_owned(),
+        ..StackOptions::default()
+    };
+    let st = Stack::start(&sb, Layout::Single, opts);
+    st.s3.put("photos", "v/obj.txt", b"versioned");
+    for _ in 0..3 {
+        let r = st.get("/v/obj.txt?versionId=null");
+        assert_eq!((r.status, r.body.as_slice()), (200, &b"versioned"[..]));
+        std::thread::sleep(std::time::Duration::from_millis(1100)); // a new X-Amz-Date
+    }
+    assert_eq!(
+        st.s3.count("GetObject", "v/obj.txt"),
+        1,
+        "a miss, then hits"
+    );
+}
