@@ -441,15 +441,26 @@ async fn idle_and_slow_connections_are_closed() {
     assert_eq!(serve(server, &svc).await, End::Slow);
 }
 
-#[tokio::test]
-async fn connection_limit_is_what_options_advertise() {
+/// `s3squid_icap::run` on a free loopback port: its address, the sender that stops it, and
+/// its task.
+async fn start_server() -> (
+    std::net::SocketAddr,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+) {
     let svc = Arc::new(service());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(s3squid_icap::run(listener, svc.clone(), async {
+    let server = tokio::spawn(s3squid_icap::run(listener, svc, async {
         let _ = stop_rx.await;
     }));
+    (addr, stop_tx, server)
+}
+
+#[tokio::test]
+async fn connection_limit_is_what_options_advertise() {
+    let (addr, stop_tx, server) = start_server().await;
     let mut held = Vec::new();
     for _ in 0..2 {
         let mut c = tokio::net::TcpStream::connect(addr).await.unwrap();
@@ -540,13 +551,7 @@ async fn premature_close_in_body() {
 #[tokio::test]
 async fn shutdown_finishes_messages_in_flight_and_closes_idle_connections_at_once() {
     use s3squid_icap::limits::DRAIN_TIMEOUT;
-    let svc = Arc::new(service());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(s3squid_icap::run(listener, svc.clone(), async {
-        let _ = stop_rx.await;
-    }));
+    let (addr, stop_tx, server) = start_server().await;
     async fn answered(c: &mut tokio::net::TcpStream) -> String {
         let mut buf = vec![0; 8192];
         let n = c.read(&mut buf).await.unwrap();
