@@ -7,6 +7,7 @@
 //!                    [--listen ADDR]... [--signer-listen IP:PORT] [--state-dir DIR]
 //!                    [--storeid-command CMD] [--rewrite-command CMD] [--user USER]
 //!                    [--concurrency N] [--edge-workers N] [--access-log-stdio]
+//!                    [--gnutls-squid]
 //! s3squid revert     [--config PATH] [--state-dir DIR]
 //! s3squid help [COMMAND] | --help | -h | COMMAND --help
 //! s3squid --version
@@ -196,6 +197,8 @@ struct SquidConfArgs {
     edge_workers: Option<u32>,
     #[arg(long, help = help::ACCESS_LOG_STDIO)]
     access_log_stdio: bool,
+    #[arg(long, help = help::GNUTLS_SQUID)]
+    gnutls_squid: bool,
 }
 
 /// Layouts as `--layout` values.
@@ -242,6 +245,7 @@ impl From<Sub> for Command {
                     concurrency: a.concurrency,
                     edge_workers: a.edge_workers,
                     access_log_stdio: a.access_log_stdio,
+                    gnutls_squid: a.gnutls_squid,
                 },
             },
         }

@@ -193,8 +193,8 @@ pub struct SquidConfParams {
     /// also the edge's `cache_peer`.
     pub signer_listen: SocketAddr,
     /// Options after `tls` on the `cache_peer` line of https S3 endpoints (default
-    /// [`GNUTLS_PEER_TLS_OPTIONS`], for Debian's `squid` package; use
-    /// [`OPENSSL_PEER_TLS_OPTIONS`] with `squid-openssl`; tests add `tls-cafile=…`).
+    /// [`OPENSSL_PEER_TLS_OPTIONS`], for `squid-openssl`; [`GNUTLS_PEER_TLS_OPTIONS`] with
+    /// `--gnutls-squid`; tests add `tls-cafile=…`).
     pub s3_tls_options: String,
     /// `src` values the signing Squid accepts requests from (default loopback).
     pub signer_clients: Vec<String>,
@@ -245,8 +245,10 @@ pub const S3_PEER_CONNECT_TIMEOUT_SECS: u32 = 5;
 /// `connect-timeout=` of the edge's `cache_peer`s for the signing Squid, seconds. Explained in
 /// `cli/templates/edge.conf.in`.
 pub const SIGNER_PEER_CONNECT_TIMEOUT_SECS: u32 = 2;
-/// Default TLS options of https S3 peers (after `tls`): exactly TLS 1.2, written for
-/// Debian's `squid` package, Squid 5.7 built with GnuTLS. Measured there:
+/// TLS options of https S3 peers (after `tls`) for a GnuTLS build of Squid (Debian's plain
+/// `squid`; `s3squid squid-conf --gnutls-squid`): exactly TLS 1.2. That build checks no
+/// certificate (measured: a wrong CA or name is served and cached) and sends no SNI, so the
+/// default is [`OPENSSL_PEER_TLS_OPTIONS`]. Measured there:
 /// - `tls-min-version=1.2` alone is FATAL ("The request is invalid" in TLS options
 ///   `:-VERS-TLS1.0:-VERS-TLS1.1`): Squid appends the exclusions to `tls-options`, which must
 ///   therefore start with a GnuTLS priority (`NORMAL`);
@@ -254,9 +256,14 @@ pub const SIGNER_PEER_CONNECT_TIMEOUT_SECS: u32 = 2;
 ///   tickets after the handshake (as most servers do): 502 `ERR_READ_ERROR`, the request
 ///   having reached the server. `-VERS-TLS1.3` avoids it; S3 supports TLS 1.2.
 pub const GNUTLS_PEER_TLS_OPTIONS: &str = "tls-options=NORMAL:-VERS-TLS1.3 tls-min-version=1.2";
-/// The minimum, TLS 1.2, for OpenSSL builds of Squid (`squid-openssl`), which reject
-/// `tls-options=NORMAL` (not tested here: Debian's `squid` is the GnuTLS build).
-pub const OPENSSL_PEER_TLS_OPTIONS: &str = "tls-min-version=1.2";
+/// The default TLS options of https S3 peers (after `tls`), for an OpenSSL build of Squid
+/// (Debian's `squid-openssl`, which scripts/install-deps installs): at least TLS 1.2, the
+/// certificate and its name checked, SNI sent (e2e `tls::*`). That build rejects
+/// `tls-options=NORMAL`. `tls-options=NO_SSLv3` changes nothing with OpenSSL 3 (no SSLv3),
+/// but without an option of its own Squid 5.7 logs `ERROR: Unknown TLS option` for each
+/// peer (measured with `squid -k parse`): `tls-min-version` appends its exclusions to an
+/// empty list.
+pub const OPENSSL_PEER_TLS_OPTIONS: &str = "tls-min-version=1.2 tls-options=NO_SSLv3";
 
 impl SquidInstance {
     /// Debian-style defaults for a Squid named `tag` (`s3edge`, `s3signer`).
@@ -380,7 +387,7 @@ pub fn params_from_config(cfg: &Config) -> SquidConfParams {
         tls_cert: PathBuf::from("/etc/squid/s3squid-public.crt"),
         tls_key: PathBuf::from("/etc/squid/s3squid-public.key"),
         signer_listen: DEFAULT_SIGNER_LISTEN,
-        s3_tls_options: GNUTLS_PEER_TLS_OPTIONS.to_owned(),
+        s3_tls_options: OPENSSL_PEER_TLS_OPTIONS.to_owned(),
         signer_clients: vec!["127.0.0.1".to_owned(), "::1".to_owned()],
         icap_uri: format!("icap://{}/{}", icap.listen, icap.service),
         storeid_command: DEFAULT_STOREID_COMMAND.to_owned(),

@@ -3,7 +3,8 @@
 //!
 //! Components: Squid ([`squid`]), s3squid-icap and the helpers (built by `scripts/test`),
 //! s3s-fs, a SigV4-verifying S3 ([`s3`], `docs/design.md#fact-5`), c-icap-client, and
-//! loopback stand-ins for what cannot run here ([`mock`]: instance metadata, ECS). Nothing
+//! loopback stand-ins for what cannot run here ([`mock`]: instance metadata, ECS), and nginx
+//! as a TLS front for S3 with a CA made for the run ([`tls`]). Nothing
 //! here installs anything: `scripts/test` does, and a missing component fails the test
 //! loudly.
 #![forbid(unsafe_code)]
@@ -16,6 +17,7 @@ pub mod mock;
 pub mod proc;
 pub mod s3;
 pub mod squid;
+pub mod tls;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};

@@ -25,6 +25,8 @@ pub struct S3 {
     keys: bool,
     /// `--domain` (virtual-hosted requests for `BUCKET.<domain>`), if any.
     domain: Option<String>,
+    /// Ports of fronts that pass their `Host` on (TLS), also served for `domain`.
+    front_ports: Vec<u16>,
     /// S3's conditional GET in front of it, if asked for ([`S3::answer_conditionals`]).
     pub conditional: Option<crate::conditional::Conditional>,
 }
@@ -32,25 +34,34 @@ pub struct S3 {
 impl S3 {
     /// Starts s3s-fs with the test access keys on a free port.
     pub fn start(sb: &Sandbox) -> S3 {
-        Self::start_named(sb, "s3", true, None)
+        Self::start_named(sb, "s3", true, None, &[])
     }
 
-    /// [`S3::start`], also serving virtual-hosted requests for `BUCKET.<domain>`.
-    pub fn start_with_domain(sb: &Sandbox, domain: &str) -> S3 {
-        Self::start_named(sb, "s3", true, Some(domain.to_owned()))
+    /// [`S3::start`], also serving virtual-hosted requests for `BUCKET.<domain>`, on its own
+    /// port and, as a TLS front before it passes the `Host` on, on `front_ports`.
+    pub fn start_with_domain(sb: &Sandbox, domain: &str, front_ports: &[u16]) -> S3 {
+        let mut s3 = Self::start_named(sb, "s3", true, Some(domain.to_owned()), front_ports);
+        s3.front_ports = front_ports.to_vec();
+        s3
     }
 
     /// Starts an s3s-fs that accepts anonymous requests (for `auth = "none"` routes).
     pub fn start_anonymous(sb: &Sandbox) -> S3 {
-        Self::start_named(sb, "s3-anonymous", false, None)
+        Self::start_named(sb, "s3-anonymous", false, None, &[])
     }
 
-    fn start_named(sb: &Sandbox, name: &str, keys: bool, domain: Option<String>) -> S3 {
+    fn start_named(
+        sb: &Sandbox,
+        name: &str,
+        keys: bool,
+        domain: Option<String>,
+        front_ports: &[u16],
+    ) -> S3 {
         let root = sb.path(name);
         std::fs::create_dir_all(&root).unwrap();
         let port = free_port();
         let log = sb.path(&format!("{name}.log"));
-        let proc = Self::spawn(&root, port, &log, keys, domain.as_deref());
+        let proc = Self::spawn(&root, port, &log, keys, domain.as_deref(), front_ports);
         wait_port(port, "s3s-fs");
         S3 {
             port,
@@ -59,6 +70,7 @@ impl S3 {
             proc,
             keys,
             domain,
+            front_ports: Vec::new(),
             conditional: None,
         }
     }
@@ -75,6 +87,7 @@ impl S3 {
         log: &std::path::Path,
         keys: bool,
         domain: Option<&str>,
+        front_ports: &[u16],
     ) -> Proc {
         let mut cmd = Command::new("s3s-fs");
         cmd.env("RUST_LOG", "s3s=debug").env("NO_COLOR", "1").args([
@@ -87,8 +100,10 @@ impl S3 {
             cmd.args(["--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY]);
         }
         if let Some(d) = domain {
-            // s3s matches the whole Host header, port included, against its domain.
-            cmd.args(["--domain", &format!("{d}:{port}")]);
+            // s3s matches the whole Host header, port included, against its domains.
+            for p in std::iter::once(&port).chain(front_ports) {
+                cmd.args(["--domain", &format!("{d}:{p}")]);
+            }
         }
         cmd.arg(root);
         Proc::spawn("s3s-fs", cmd, log)
@@ -108,6 +123,7 @@ impl S3 {
             &self.log,
             self.keys,
             self.domain.as_deref(),
+            &self.front_ports,
         );
         wait_port(self.port, "s3s-fs");
     }

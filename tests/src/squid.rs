@@ -141,6 +141,12 @@ impl Access {
     }
 }
 
+/// The Squid binary the harness runs: `S3SQUID_E2E_SQUID` (e.g. an OpenSSL build unpacked
+/// from `squid-openssl`), else `squid` on PATH.
+pub fn squid_program() -> std::ffi::OsString {
+    std::env::var_os("S3SQUID_E2E_SQUID").unwrap_or_else(|| "squid".into())
+}
+
 /// A running Squid.
 pub struct Squid {
     /// `edge`, `signer` or `single`.
@@ -188,7 +194,7 @@ impl Squid {
         }
         // Alphanumeric, as Squid requires.
         let service = format!("e2e{}p{port}", std::process::id());
-        let out = Command::new("squid").arg("-N").args(["-n", &service]).arg("-f").arg(&conf).arg("-z").output().unwrap_or_else(|e| {
+        let out = Command::new(squid_program()).arg("-N").args(["-n", &service]).arg("-f").arg(&conf).arg("-z").output().unwrap_or_else(|e| {
             panic!("squid is not installed or not on PATH ({e}): run scripts/test, which installs it")
         });
         assert!(
@@ -196,7 +202,7 @@ impl Squid {
             "squid -z failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let mut cmd = Command::new("squid");
+        let mut cmd = Command::new(squid_program());
         // `-N` runs one process and ignores `workers`; an SMP Squid needs its master, kept
         // in the foreground (stopping it by PID stops the kids).
         let mode = if inst.workers > 1 {
@@ -273,7 +279,7 @@ impl Squid {
 
     /// `squid -k <what>` against this instance (rotate, reconfigure).
     pub fn control(&self, what: &str) {
-        let out = Command::new("squid")
+        let out = Command::new(squid_program())
             .args(["-n", &self.service])
             .arg("-f")
             .arg(&self.conf)
@@ -336,6 +342,23 @@ pub struct StackOptions {
     /// SMP workers of the edge (two-tier; default 1). With more, each worker writes its
     /// own access log, `edge/access-<worker>.log`.
     pub edge_workers: u32,
+    /// Put a TLS front (`crate::tls`) before s3s-fs: `S3_TLS_PORT` in `extra_routes` names
+    /// its port, and every Squid resolves its names to 127.0.0.1 through its `hosts_file`.
+    pub s3_tls: Option<S3Tls>,
+}
+
+/// S3 behind TLS ([`StackOptions::s3_tls`]).
+pub struct S3Tls {
+    /// The front's names and whether it needs SNI.
+    pub front: crate::tls::TlsFrontOptions,
+    /// What follows `tls` on the https S3 `cache_peer` lines
+    /// ([`SquidConfParams::s3_tls_options`]); `CA_FILE` stands for the front's CA file.
+    pub peer_options: String,
+    /// Also start an impostor before s3s-fs: a front like the first whose certificate
+    /// comes from a CA of its own, which Squid does not trust. `S3_IMPOSTOR_PORT` in
+    /// `extra_routes` names its port. (Squid probes each peer once as it starts and takes
+    /// one that refused as down, so every front must be up before Squid.)
+    pub impostor: bool,
 }
 
 impl Default for StackOptions {
@@ -351,6 +374,7 @@ impl Default for StackOptions {
             cache_dir_mb: 100,
             s3_domain: None,
             edge_workers: 1,
+            s3_tls: None,
         }
     }
 }
@@ -367,6 +391,10 @@ pub struct Stack {
     pub s3: S3,
     /// The anonymous s3s-fs, if asked for.
     pub anon: Option<S3>,
+    /// The TLS front before s3s-fs, if asked for ([`StackOptions::s3_tls`]).
+    pub tls: Option<crate::tls::TlsFront>,
+    /// The impostor front before s3s-fs, if asked for ([`S3Tls::impostor`]).
+    pub tls_impostor: Option<crate::tls::TlsFront>,
     /// The s3squid config file.
     pub config: PathBuf,
     /// The rendered parameters.
@@ -376,8 +404,12 @@ pub struct Stack {
 impl Stack {
     /// Starts a whole stack in `layout` inside `sb`.
     pub fn start(sb: &Sandbox, layout: Layout, opts: StackOptions) -> Stack {
+        // The TLS front's port is chosen first: a virtual-hosted bucket behind it is asked
+        // for with that port in its Host, which s3s-fs must know as one of its domains.
+        let tls_port = free_port();
         let mut s3 = match opts.s3_domain {
-            Some(d) => S3::start_with_domain(sb, d),
+            Some(d) if opts.s3_tls.is_some() => S3::start_with_domain(sb, d, &[tls_port]),
+            Some(d) => S3::start_with_domain(sb, d, &[]),
             None => S3::start(sb),
         };
         if opts.s3_conditionals {
@@ -386,11 +418,29 @@ impl Stack {
         s3.bucket("photos");
         s3.bucket("site");
         let anon = opts.anonymous_s3.then(|| S3::start_anonymous(sb));
+        let backend = s3.conditional.as_ref().map_or(s3.port, |c| c.port);
+        let tls = opts.s3_tls.as_ref().map(|t| {
+            let ca = crate::tls::TestCa::new("s3squid e2e CA s3");
+            crate::tls::TlsFront::start_with(sb, "s3", tls_port, backend, &ca, &t.front)
+        });
+        let tls_impostor = opts
+            .s3_tls
+            .as_ref()
+            .filter(|t| t.impostor)
+            .map(|t| crate::tls::TlsFront::start(sb, "impostor", backend, &t.front));
         let extra_routes = match &anon {
             Some(a) => opts.extra_routes.replace("ANON_ENDPOINT", &a.endpoint()),
             None => opts.extra_routes.clone(),
         }
-        .replace("S3_PORT", &s3.port.to_string());
+        .replace("S3_PORT", &s3.port.to_string())
+        .replace(
+            "S3_TLS_PORT",
+            &tls.as_ref().map_or(0, |t| t.port).to_string(),
+        )
+        .replace(
+            "S3_IMPOSTOR_PORT",
+            &tls_impostor.as_ref().map_or(0, |t| t.port).to_string(),
+        );
         let icap_port = free_port();
         let config = sb.path("s3squid.toml");
         let metrics_port = free_port();
@@ -429,6 +479,11 @@ impl Stack {
         if let Some(c) = opts.helper_concurrency {
             p.helper_concurrency = c;
         }
+        if let (Some(t), Some(front)) = (&opts.s3_tls, &tls) {
+            p.s3_tls_options = t
+                .peer_options
+                .replace("CA_FILE", &front.ca_file.display().to_string());
+        }
         for (inst, tag) in [
             (&mut p.edge, "edge"),
             (&mut p.signer, "signer"),
@@ -455,9 +510,16 @@ impl Stack {
                 }
             }
         }
-        if let Some(d) = opts.s3_domain {
+        let mut names: Vec<String> = opts
+            .s3_domain
+            .map(|d| vec![d.to_owned(), format!("photos.{d}")])
+            .unwrap_or_default();
+        if let Some(t) = &opts.s3_tls {
+            names.extend(t.front.names.iter().cloned());
+        }
+        if !names.is_empty() {
             let hosts = sb.path("hosts");
-            std::fs::write(&hosts, format!("127.0.0.1 {d} photos.{d}\n")).unwrap();
+            std::fs::write(&hosts, format!("127.0.0.1 {}\n", names.join(" "))).unwrap();
             for (_, text) in &mut files {
                 text.push_str(&format!("hosts_file {}\n", hosts.display()));
             }
@@ -492,6 +554,8 @@ impl Stack {
             icap,
             s3,
             anon,
+            tls,
+            tls_impostor,
             config,
             params: p,
         }

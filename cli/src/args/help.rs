@@ -100,6 +100,11 @@ pub const CONCURRENCY: &str = "\
 concurrency= of both helpers, 0 to 1024 (default 8). With 0,
 url_rewrite_timeout is left out: Squid needs concurrency for it";
 
+pub const GNUTLS_SQUID: &str = "\
+Write https S3 peers for a GnuTLS build of Squid (Debian's plain squid),
+which does not check S3's certificate: a warning says so in the file.
+The default is for squid-openssl";
+
 pub const EDGE_WORKERS: &str = "\
 SMP workers of the edge Squid (two-tier), 1 to 64 (default 1). With 2
 or more, the workers share a rock cache_dir and the memory cache";

@@ -227,6 +227,7 @@ fn squid_conf_overrides() {
                 concurrency: Some(0),
                 edge_workers: Some(4),
                 access_log_stdio: true,
+                gnutls_squid: false,
             },
         })
     );

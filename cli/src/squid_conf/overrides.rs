@@ -45,6 +45,8 @@ pub struct Overrides {
     pub edge_workers: Option<u32>,
     /// `--access-log-stdio`: [`AccessLogModule::Stdio`].
     pub access_log_stdio: bool,
+    /// `--gnutls-squid`: [`super::GNUTLS_PEER_TLS_OPTIONS`] for https S3 peers.
+    pub gnutls_squid: bool,
 }
 
 impl Overrides {
@@ -78,6 +80,9 @@ impl Overrides {
         }
         if self.access_log_stdio {
             p.access_log_module = AccessLogModule::Stdio;
+        }
+        if self.gnutls_squid {
+            p.s3_tls_options = super::GNUTLS_PEER_TLS_OPTIONS.to_owned();
         }
     }
 

@@ -88,11 +88,28 @@ fn instance_block(p: &SquidConfParams, i: &SquidInstance, role: &str) -> String 
     )
 }
 
+/// What the peers section says about the Squid build the TLS options are written for.
+fn tls_build_note(p: &SquidConfParams) -> String {
+    if p.s3_tls_options == super::GNUTLS_PEER_TLS_OPTIONS {
+        "# WARNING: rendered with --gnutls-squid, for a GnuTLS build: `tls-options=NORMAL:-VERS-TLS1.3\n\
+         # tls-min-version=1.2` is exactly TLS 1.2 there, and S3's certificate is NOT checked.\n\
+         # Anyone between this host and S3 can read the presigned URLs and feed objects into the\n\
+         # cache. Install squid-openssl and render again without --gnutls-squid."
+            .to_owned()
+    } else {
+        "# Rendered for an OpenSSL build (`tls-min-version=1.2` is a FATAL error in a GnuTLS one)."
+            .to_owned()
+    }
+}
+
 fn peers_block(p: &SquidConfParams) -> String {
     fill(
         "s3-peers.conf.in",
         PEERS_TEMPLATE,
-        &[("S3_PEERS", &blocks::s3_peers(p))],
+        &[
+            ("S3_PEERS", &blocks::s3_peers(p)),
+            ("TLS_BUILD_NOTE", &tls_build_note(p)),
+        ],
     )
 }
 

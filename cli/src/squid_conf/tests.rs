@@ -126,6 +126,32 @@ endpoint = "https://minio.internal:9443"
 addressing = "virtual"
 "#;
 
+/// https peers are written for an OpenSSL build by default (the certificate and its name
+/// checked, SNI sent: e2e `tls::*`); `--gnutls-squid` writes GnuTLS's options and a warning
+/// that such a build checks no certificate.
+#[test]
+fn https_peers_for_openssl_by_default_gnutls_on_request_with_a_warning() {
+    let base = params_from_config(&Config::parse(SEVERAL).unwrap());
+    let signer = |p: &SquidConfParams| render(Layout::TwoTier, p).remove(1).1;
+    let openssl = signer(&base);
+    assert!(openssl
+        .contains(" originserver tls tls-min-version=1.2 tls-options=NO_SSLv3 connect-timeout=5 "));
+    assert!(openssl.contains("# Rendered for an OpenSSL build"));
+    assert!(!openssl.contains("WARNING"));
+    let mut p = base.clone();
+    Overrides {
+        gnutls_squid: true,
+        ..Overrides::default()
+    }
+    .apply(&mut p);
+    let gnutls = signer(&p);
+    assert!(gnutls.contains(
+        " originserver tls tls-options=NORMAL:-VERS-TLS1.3 tls-min-version=1.2 connect-timeout=5 "
+    ));
+    assert!(gnutls.contains("# WARNING: rendered with --gnutls-squid"));
+    assert!(gnutls.contains("S3's certificate is NOT checked"));
+}
+
 #[test]
 fn several_routes_give_one_peer_per_origin_and_one_acl_per_public_host() {
     let cfg = Config::parse(SEVERAL).unwrap();
@@ -272,12 +298,12 @@ fn several_routes_give_one_peer_per_origin_and_one_acl_per_public_host() {
         "acl s3_1_port port 9000",
         "cache_peer_access s3_1 allow s3_1_host s3_1_port s3squid_http",
         "cache_peer_access s3_1 deny all",
-        "cache_peer docs.s3.eu-west-1.amazonaws.com parent 443 0 no-query no-digest no-netdb-exchange originserver tls tls-options=NORMAL:-VERS-TLS1.3 tls-min-version=1.2 connect-timeout=5 name=s3_2",
+        "cache_peer docs.s3.eu-west-1.amazonaws.com parent 443 0 no-query no-digest no-netdb-exchange originserver tls tls-min-version=1.2 tls-options=NO_SSLv3 connect-timeout=5 name=s3_2",
         "acl s3_2_host dstdomain docs.s3.eu-west-1.amazonaws.com",
         "acl s3_2_port port 443",
         "cache_peer_access s3_2 allow s3_2_host s3_2_port s3squid_https",
         "cache_peer_access s3_2 deny all",
-        "cache_peer media.minio.internal parent 9443 0 no-query no-digest no-netdb-exchange originserver tls tls-options=NORMAL:-VERS-TLS1.3 tls-min-version=1.2 connect-timeout=5 name=s3_3",
+        "cache_peer media.minio.internal parent 9443 0 no-query no-digest no-netdb-exchange originserver tls tls-min-version=1.2 tls-options=NO_SSLv3 connect-timeout=5 name=s3_3",
         "acl s3_3_host dstdomain media.minio.internal",
         "acl s3_3_port port 9443",
         "cache_peer_access s3_3 allow s3_3_host s3_3_port s3squid_https",

@@ -10,6 +10,7 @@ mod first_light;
 mod helpers;
 mod hostile;
 mod outage;
+mod tls;
 mod traffic;
 
 /// The bytes stored for a key: distinct per key, so a wrong object cannot pass.

@@ -168,6 +168,7 @@ fn overrides_make_a_runnable_setup() {
         concurrency: Some(4),
         edge_workers: Some(2),
         access_log_stdio: true,
+        gnutls_squid: false,
     };
     let mut p = base.clone();
     o.apply(&mut p);
