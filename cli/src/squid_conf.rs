@@ -277,7 +277,7 @@ impl SquidInstance {
             cache_dir: spool.clone(),
             cache_dir_mb,
             cache_mem_mb,
-            maximum_object_size_mb: 1024,
+            maximum_object_size_mb: 4096,
             coredump_dir: spool,
             workers: 1,
         }
@@ -294,7 +294,7 @@ impl SquidInstance {
             cache_dir: PathBuf::from("/var/spool/squid"),
             cache_dir_mb: 10_240,
             cache_mem_mb: 256,
-            maximum_object_size_mb: 1024,
+            maximum_object_size_mb: 4096,
             coredump_dir: PathBuf::from("/var/spool/squid"),
             workers: 1,
         }

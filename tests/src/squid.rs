@@ -359,6 +359,9 @@ pub struct S3Tls {
     /// `extra_routes` names its port. (Squid probes each peer once as it starts and takes
     /// one that refused as down, so every front must be up before Squid.)
     pub impostor: bool,
+    /// Also start a front whose certificate comes from the trusted CA but names
+    /// `other.test`; `S3_WRONG_NAME_PORT` in `extra_routes` names its port.
+    pub wrong_name: bool,
 }
 
 impl Default for StackOptions {
@@ -395,6 +398,8 @@ pub struct Stack {
     pub tls: Option<crate::tls::TlsFront>,
     /// The impostor front before s3s-fs, if asked for ([`S3Tls::impostor`]).
     pub tls_impostor: Option<crate::tls::TlsFront>,
+    /// The front with a certificate for another name, if asked for ([`S3Tls::wrong_name`]).
+    pub tls_wrong_name: Option<crate::tls::TlsFront>,
     /// The s3squid config file.
     pub config: PathBuf,
     /// The rendered parameters.
@@ -419,9 +424,17 @@ impl Stack {
         s3.bucket("site");
         let anon = opts.anonymous_s3.then(|| S3::start_anonymous(sb));
         let backend = s3.conditional.as_ref().map_or(s3.port, |c| c.port);
-        let tls = opts.s3_tls.as_ref().map(|t| {
-            let ca = crate::tls::TestCa::new("s3squid e2e CA s3");
-            crate::tls::TlsFront::start_with(sb, "s3", tls_port, backend, &ca, &t.front)
+        let ca = crate::tls::TestCa::new("s3squid e2e CA s3");
+        let tls = opts
+            .s3_tls
+            .as_ref()
+            .map(|t| crate::tls::TlsFront::start_with(sb, "s3", tls_port, backend, &ca, &t.front));
+        let tls_wrong_name = opts.s3_tls.as_ref().filter(|t| t.wrong_name).map(|_| {
+            let other = crate::tls::TlsFrontOptions {
+                names: vec!["other.test".to_owned()],
+                require_sni: false,
+            };
+            crate::tls::TlsFront::start_with(sb, "wrong-name", free_port(), backend, &ca, &other)
         });
         let tls_impostor = opts
             .s3_tls
@@ -440,6 +453,10 @@ impl Stack {
         .replace(
             "S3_IMPOSTOR_PORT",
             &tls_impostor.as_ref().map_or(0, |t| t.port).to_string(),
+        )
+        .replace(
+            "S3_WRONG_NAME_PORT",
+            &tls_wrong_name.as_ref().map_or(0, |t| t.port).to_string(),
         );
         let icap_port = free_port();
         let config = sb.path("s3squid.toml");
@@ -556,6 +573,7 @@ impl Stack {
             anon,
             tls,
             tls_impostor,
+            tls_wrong_name,
             config,
             params: p,
         }

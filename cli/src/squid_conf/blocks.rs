@@ -244,11 +244,20 @@ pub(super) fn access_log(p: &SquidConfParams, i: &SquidInstance) -> String {
         }
     };
     format!(
-        "{comment}access_log {}:{} squid\n",
+        "{comment}# Squid's native format plus why a request failed, when it did (`-/-` otherwise): e.g.\n\
+         # ERR_SECURE_CONNECT_FAIL/SQUID_X509_V_ERR_DOMAIN_MISMATCH+broken_cert for an S3 endpoint\n\
+         # whose certificate is for another name (cache.log only says the connection failed).\n\
+         logformat s3squid {ACCESS_LOG_FORMAT}\n\
+         access_log {}:{} s3squid\n",
         module.as_str(),
         i.access_log.display()
     )
 }
+
+/// The samples' access log format: Squid's native `squid` format, then
+/// `%err_code/%err_detail`.
+pub const ACCESS_LOG_FORMAT: &str =
+    "%ts.%03tu %6tr %>a %Ss/%03>Hs %<st %rm %ru %[un %Sh/%<a %mt %err_code/%err_detail";
 
 /// How many requests each helper process takes, for the comments.
 pub(super) fn per_child(p: &SquidConfParams) -> String {

@@ -31,13 +31,23 @@ bucket = "photos"
 region = "us-east-1"
 endpoint = "https://s3.test:S3_IMPOSTOR_PORT"
 addressing = "path"
+
+[[route]]
+name = "wrongname"
+public = "http://images.example.com/wrongname/"
+bucket = "photos"
+region = "us-east-1"
+endpoint = "https://s3.test:S3_WRONG_NAME_PORT"
+addressing = "path"
 "#;
 
 /// S3 behind nginx (TLS 1.2 and 1.3, session tickets, handshakes without SNI refused), in
 /// `layout`: the object is fetched over TLS 1.3 with SNI `s3.test`, verified against the
 /// run's CA, signed for `s3.test:PORT`, cached and served again as a hit. Through the
 /// impostor (right name, CA not trusted) the client gets 503, nothing reaches S3 (the
-/// handshake fails before any request), nothing is cached, and cache.log names the peer.
+/// handshake fails before any request), nothing is cached, and cache.log names the peer;
+/// likewise through a front with a trusted certificate for another name, where the access
+/// log gives the reason.
 fn https_endpoint_verified(layout: Layout) {
     assert_eq!(
         squid_tls(),
@@ -56,6 +66,7 @@ fn https_endpoint_verified(layout: Layout) {
             },
             peer_options: format!("{OPENSSL_PEER_TLS_OPTIONS} tls-cafile=CA_FILE"),
             impostor: true,
+            wrong_name: true,
         }),
         ..StackOptions::default()
     };
@@ -125,6 +136,19 @@ fn https_endpoint_verified(layout: Layout) {
     let cache_log = signing.cache_log_text();
     let line = format!("TCP connection to s3.test/{} failed", impostor.port);
     assert!(cache_log.contains(&line), "{line}\nnot in:\n{cache_log}");
+
+    // A trusted CA, but a certificate for another name: fails closed too, and the signing
+    // Squid's access log says why (the samples' format ends with %err_code/%err_detail).
+    let wrong = st.tls_wrong_name.as_ref().unwrap();
+    let r = st.get("/wrongname/tls/secret.jpg");
+    assert_eq!(r.status, 503, "{}", String::from_utf8_lossy(&r.body));
+    assert!(wrong.requests().is_empty(), "{:#?}", wrong.requests());
+    assert_eq!(st.s3.count("GetObject", "tls/secret.jpg"), 0);
+    s3squid_e2e::wait_until(10, "the failure in the access log", || {
+        std::fs::read_to_string(&signing.access_log)
+            .unwrap_or_default()
+            .contains("ERR_SECURE_CONNECT_FAIL/SQUID_X509_V_ERR_DOMAIN_MISMATCH")
+    });
 }
 
 #[test]
@@ -168,6 +192,7 @@ addressing = "virtual"
             },
             peer_options: format!("{OPENSSL_PEER_TLS_OPTIONS} tls-cafile=CA_FILE"),
             impostor: false,
+            wrong_name: false,
         }),
         ..StackOptions::default()
     };

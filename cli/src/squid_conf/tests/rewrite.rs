@@ -217,7 +217,7 @@ fn overrides_make_a_runnable_setup() {
     ));
     assert!(signer.contains("\nhttp_port 127.0.0.1:13129 accel vhost\n"));
     assert!(signer.contains("\nurl_rewrite_program /b/s3squid-rewrite --config /c.toml\n"));
-    assert!(edge.contains("\naccess_log stdio:/tmp/st/edge/access.log squid\n"));
+    assert!(edge.contains("\naccess_log stdio:/tmp/st/edge/access.log s3squid\n"));
     // --edge-workers 2: SMP with a shared rock store (the signer keeps one process).
     assert!(edge
         .contains("\nworkers 2\nmemory_cache_shared on\ncache_dir rock /tmp/st/edge/cache 256\n"));
@@ -234,7 +234,7 @@ fn overrides_make_a_runnable_setup() {
     assert!(rewriter_lines(&render(Layout::Single, &p).remove(0).1).is_empty());
     let text = render(Layout::Rewrite, &p).remove(0).1;
     assert!(text.contains("\nurl_rewrite_program /b/s3squid-rewrite --config /c.toml\n"));
-    assert!(text.contains("\naccess_log stdio:/tmp/st/single/access.log squid\n"));
+    assert!(text.contains("\naccess_log stdio:/tmp/st/single/access.log s3squid\n"));
 
     // No overrides: no change.
     let mut p = base.clone();
