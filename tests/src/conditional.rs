@@ -59,11 +59,7 @@ impl Conditional {
                 match listener.accept() {
                     Ok((conn, _)) => {
                         let s = s.clone();
-                        std::thread::spawn(move || {
-                            if let Some(seen) = serve(conn, upstream) {
-                                s.lock().unwrap().push(seen);
-                            }
-                        });
+                        std::thread::spawn(move || serve(conn, upstream, &s));
                     }
                     Err(_) => std::thread::sleep(POLL),
                 }
@@ -147,8 +143,9 @@ pub fn not_modified(
 }
 
 /// Serves one connection: one request, passed to s3s-fs, its answer passed back or turned
-/// into a `304`; then closes.
-fn serve(mut client: TcpStream, upstream: u16) -> Option<Seen> {
+/// into a `304`; then closes. The request is recorded in `seen` before the answer goes
+/// out, so whoever got the answer finds it there.
+fn serve(mut client: TcpStream, upstream: u16, seen: &Mutex<Vec<Seen>>) -> Option<()> {
     client.set_nonblocking(false).ok()?;
     client.set_read_timeout(Some(IO_TIMEOUT)).ok()?;
     let (head, rest) = read_head(&mut client, MAX_HEAD)?;
@@ -201,19 +198,19 @@ fn serve(mut client: TcpStream, upstream: u16) -> Option<Seen> {
             }
         }
         out.push_str("Connection: close\r\n\r\n");
-        client.write_all(out.as_bytes()).ok()?;
-        return Some(Seen {
+        seen.lock().unwrap().push(Seen {
             method,
             target,
             status: 304,
         });
+        return client.write_all(out.as_bytes()).ok();
     }
-    client.write_all(&answer).ok()?;
-    Some(Seen {
+    seen.lock().unwrap().push(Seen {
         method,
         target,
         status,
-    })
+    });
+    client.write_all(&answer).ok()
 }
 
 #[cfg(test)]
