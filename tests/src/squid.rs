@@ -275,6 +275,8 @@ impl Squid {
             &format!("{} to accept connections after -k reconfigure", self.name),
             || accepting(&self.cache_log_text()) > before,
         );
+        // The line can come before the socket takes connections (seen once under load).
+        crate::wait_port(self.port, &format!("{} after -k reconfigure", self.name));
     }
 
     /// `squid -k <what>` against this instance (rotate, reconfigure).
