@@ -261,7 +261,12 @@ fn bad_escapes_never_suspend_the_service() {
             &[host],
             b"a body",
         );
-        assert_eq!(r.status, 411, "GET with a body {i}");
+        // Squid 6 and later accept the body; the samples then refuse it (403) before ICAP.
+        assert!(
+            [411, 403].contains(&r.status),
+            "GET with a body {i}: {}",
+            r.status
+        );
         assert_eq!(r.header("x-s3squid-refused"), None, "Squid's own answer");
     }
     let r = st.get("/photos/plain/hello.txt");
