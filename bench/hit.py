@@ -233,7 +233,9 @@ class Bench:
             status, headers, body = get(port, PATH)
             if status != 200 or body != b"hello\n":
                 raise RuntimeError(f"{variant}: GET answered {status} {body[:80]!r}")
-            if headers.get("X-Cache", "").startswith("HIT"):
+            # Squid 5: X-Cache: HIT ...; Squid 6 and later: Cache-Status: NAME;hit (RFC 9211).
+            status_items = headers.get("Cache-Status", "").split(";")[1:]
+            if headers.get("X-Cache", "").startswith("HIT") or "hit" in [i.strip() for i in status_items]:
                 hit = True
                 break
             time.sleep(0.1)

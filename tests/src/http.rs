@@ -17,6 +17,15 @@ pub struct Response {
 }
 
 impl Response {
+    /// Whether Squid says it answered from its cache: `X-Cache: HIT …` (Squid 5) or
+    /// `Cache-Status: NAME;hit` (RFC 9211, Squid 6 and later).
+    pub fn cache_hit(&self) -> bool {
+        self.header("x-cache").is_some_and(|x| x.starts_with("HIT"))
+            || self
+                .header("cache-status")
+                .is_some_and(|c| c.split(';').skip(1).any(|p| p.trim() == "hit"))
+    }
+
     /// The first header with this (lower-case) name.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
@@ -96,5 +105,28 @@ fn parse(buf: &[u8], head_only: bool) -> Response {
         status,
         headers,
         body,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Response;
+
+    #[test]
+    fn a_hit_in_either_header() {
+        let with = |name: &str, value: &str| Response {
+            status: 200,
+            headers: vec![(name.to_owned(), value.to_owned())],
+            body: Vec::new(),
+        };
+        assert!(with("x-cache", "HIT from s3squid").cache_hit());
+        assert!(!with("x-cache", "MISS from s3squid").cache_hit());
+        assert!(with("cache-status", "s3squid;hit").cache_hit());
+        assert!(with("cache-status", "s3squid;detail=match;hit").cache_hit());
+        assert!(!with("cache-status", "s3squid;fwd=miss;stored").cache_hit());
+        assert!(
+            !with("cache-status", "hit").cache_hit(),
+            "the first item is the cache's name"
+        );
     }
 }

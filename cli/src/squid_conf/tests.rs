@@ -442,6 +442,9 @@ fn every_template_placeholder_is_filled_and_acl_names_fit() {
                     "{name}: unreplaced {:?}",
                     placeholders(&body)
                 );
+                // No pinger (no netdb), and queries out of the logs, in every file.
+                assert!(body.contains("\npinger_enable off\n"), "{name}");
+                assert!(body.contains("\nstrip_query_terms on\n"), "{name}");
                 for line in body.lines().filter(|l| l.starts_with("acl ")) {
                     let acl = line.split_whitespace().nth(1).unwrap();
                     assert!(acl.len() <= 64, "{name}: ACL name {acl} is too long");
