@@ -265,6 +265,24 @@ fn invalid_config_then_reconfigure_and_rotate() {
     assert!(log.contains("serving the last good one"), "{log}");
 }
 
+/// The two switches as config edits `(from, to, metric reason)`: the route with `auth`'s
+/// `signing = "off"`, then `pass_through = true`.
+fn switches(auth: &str) -> [(String, String, &'static str); 2] {
+    let line = format!("auth = \"{auth}\"");
+    [
+        (
+            line.clone(),
+            format!("{line}\nsigning = \"off\""),
+            "signing_off",
+        ),
+        (
+            "listen = ".to_owned(),
+            "pass_through = true\nlisten = ".to_owned(),
+            "pass_through",
+        ),
+    ]
+}
+
 fn set_switch(st: &Stack, from: &str, to: &str) {
     let text = std::fs::read_to_string(&st.config).unwrap();
     assert!(text.contains(from), "{from} not in config");
@@ -282,20 +300,9 @@ fn switches_flip_under_traffic() {
     let st = Stack::start(&sb, Layout::Single, StackOptions::default());
     let objects = crate::warm(&st);
     let load = Load::start(st.front.port, objects, 2);
-    for (from, to, metric) in [
-        (
-            "auth = \"sigv4\"",
-            "auth = \"sigv4\"\nsigning = \"off\"",
-            "signing_off",
-        ),
-        (
-            "listen = ",
-            "pass_through = true\nlisten = ",
-            "pass_through",
-        ),
-    ] {
+    for (from, to, metric) in switches("sigv4") {
         let generation = st.icap.metric("s3squid_icap_config_generation");
-        set_switch(&st, from, to);
+        set_switch(&st, &from, &to);
         wait_until(10, "the switch to apply", || {
             st.icap.metric("s3squid_icap_config_generation") > generation
         });
@@ -314,7 +321,7 @@ fn switches_flip_under_traffic() {
                 "s3squid_icap_requests_total{{outcome=\"degraded\",reason=\"{metric}\"}}"
             )) >= 1.0
         );
-        set_switch(&st, to, from);
+        set_switch(&st, &to, &from);
         wait_until(10, "the switch back", || {
             st.icap.metric("s3squid_icap_config_generation") > generation + 1.0
         });
@@ -357,20 +364,9 @@ fn switches_hold_for_unsigned_routes_in_every_program() {
         anon.put("open", &k, b"new");
         st.get(&format!("/public/{k}")).status
     };
-    for (from, to, what) in [
-        (
-            "auth = \"none\"",
-            "auth = \"none\"\nsigning = \"off\"",
-            "signing_off",
-        ),
-        (
-            "listen = ",
-            "pass_through = true\nlisten = ",
-            "pass_through",
-        ),
-    ] {
+    for (from, to, what) in switches("none") {
         let generation = st.icap.metric("s3squid_icap_config_generation");
-        set_switch(&st, from, to);
+        set_switch(&st, &from, &to);
         st.front.reconfigure();
         wait_until(10, "the switch to apply to s3squid-icap", || {
             st.icap.metric("s3squid_icap_config_generation") > generation
@@ -387,7 +383,7 @@ fn switches_hold_for_unsigned_routes_in_every_program() {
         assert_eq!(anon.requests(), before, "{what}: S3 was not asked");
         let r = cached();
         assert_eq!((r.status, r.body), (200, b"cached".to_vec()), "{what}");
-        set_switch(&st, to, from);
+        set_switch(&st, &to, &from);
         st.front.reconfigure();
         wait_until(15, "the switch back", || miss(what) == 200);
     }
