@@ -196,6 +196,9 @@ pub struct SquidConfParams {
     /// [`OPENSSL_PEER_TLS_OPTIONS`], for `squid-openssl`; [`GNUTLS_PEER_TLS_OPTIONS`] with
     /// `--gnutls-squid`; tests add `tls-cafile=…`).
     pub s3_tls_options: String,
+    /// Written for a GnuTLS build of Squid (`--gnutls-squid`): the peers section then warns
+    /// that such a build checks no certificate, whatever options follow `tls`.
+    pub gnutls_squid: bool,
     /// `src` values the signing Squid accepts requests from (default loopback).
     pub signer_clients: Vec<String>,
     /// The s3squid-icap service URI (default `icap://127.0.0.1:1344/s3sign`, from
@@ -388,6 +391,7 @@ pub fn params_from_config(cfg: &Config) -> SquidConfParams {
         tls_key: PathBuf::from("/etc/squid/s3squid-public.key"),
         signer_listen: DEFAULT_SIGNER_LISTEN,
         s3_tls_options: OPENSSL_PEER_TLS_OPTIONS.to_owned(),
+        gnutls_squid: false,
         signer_clients: vec!["127.0.0.1".to_owned(), "::1".to_owned()],
         icap_uri: format!("icap://{}/{}", icap.listen, icap.service),
         storeid_command: DEFAULT_STOREID_COMMAND.to_owned(),

@@ -83,6 +83,7 @@ impl Overrides {
         }
         if self.gnutls_squid {
             p.s3_tls_options = super::GNUTLS_PEER_TLS_OPTIONS.to_owned();
+            p.gnutls_squid = true;
         }
     }
 

@@ -90,7 +90,7 @@ fn instance_block(p: &SquidConfParams, i: &SquidInstance, role: &str) -> String 
 
 /// What the peers section says about the Squid build the TLS options are written for.
 fn tls_build_note(p: &SquidConfParams) -> String {
-    if p.s3_tls_options == super::GNUTLS_PEER_TLS_OPTIONS {
+    if p.gnutls_squid {
         "# WARNING: rendered with --gnutls-squid, for a GnuTLS build: `tls-options=NORMAL:-VERS-TLS1.3\n\
          # tls-min-version=1.2` is exactly TLS 1.2 there, and S3's certificate is NOT checked.\n\
          # Anyone between this host and S3 can read the presigned URLs and feed objects into the\n\

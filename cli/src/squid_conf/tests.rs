@@ -150,6 +150,9 @@ fn https_peers_for_openssl_by_default_gnutls_on_request_with_a_warning() {
     ));
     assert!(gnutls.contains("# WARNING: rendered with --gnutls-squid"));
     assert!(gnutls.contains("S3's certificate is NOT checked"));
+    // The warning follows the build, not the option text: extra options keep it.
+    p.s3_tls_options.push_str(" tls-cafile=/etc/ca.pem");
+    assert!(signer(&p).contains("# WARNING: rendered with --gnutls-squid"));
 }
 
 #[test]
