@@ -135,8 +135,50 @@ fn explain_decision(out: &mut String, cfg: &Config, url: &str, decision: &Decisi
                      s3squid-icap is bypassed).\n"
                 }
             });
-            let _ = writeln!(out, "  store ID:  {}", s3map::storeid::for_object(obj));
+            let id = s3map::storeid::for_object(obj);
+            let _ = writeln!(out, "  store ID:  {id}");
+            freshness_line(out, cfg, route, &id);
         }
+    }
+}
+
+/// The `freshness:` line: the route's `fresh`/`max_stale` as the rendered `refresh_pattern`
+/// lines apply them. A Squid keyed by store IDs uses the line of the route with the longest
+/// store-ID prefix of this ID (the first in the file among equals), which is another route's
+/// when two routes serve the same objects.
+fn freshness_line(out: &mut String, cfg: &Config, route: &Route, id: &str) {
+    let params = crate::squid_conf::params_from_config(cfg);
+    let _ = writeln!(
+        out,
+        "  freshness: {} (fresh = {}, max_stale = {})",
+        crate::squid_conf::describe_freshness(route.freshness),
+        route
+            .freshness
+            .fresh_minutes
+            .map_or("not set".to_owned(), |m| format!("{m} minutes")),
+        route
+            .freshness
+            .max_stale_secs
+            .map_or("not set".to_owned(), |s| format!("{s} seconds")),
+    );
+    let by_id = params
+        .freshness
+        .iter()
+        .filter(|f| id.starts_with(&f.store_id_prefix))
+        .fold(
+            None::<&crate::squid_conf::RouteFreshness>,
+            |best, f| match best {
+                Some(b) if b.store_id_prefix.len() >= f.store_id_prefix.len() => Some(b),
+                _ => Some(f),
+            },
+        );
+    if let Some(other) = by_id.filter(|f| f.route != route.name && f.freshness != route.freshness) {
+        let _ = writeln!(
+            out,
+            "  but a Squid with s3squid-storeid (single, rewrite) keys it by store ID, where route {}'s line applies: {}",
+            other.route,
+            crate::squid_conf::describe_freshness(other.freshness)
+        );
     }
 }
 
@@ -295,5 +337,35 @@ mod tests {
     fn check_ok_counts_routes() {
         // Problems are printed by s3squid_startup::config_report, tested there.
         assert_eq!(check_ok(&cfg()), "ok: 7 routes");
+    }
+
+    /// `freshness:` shows the route's `fresh`/`max_stale`, and says when a Squid keyed by
+    /// store IDs applies another route's line to the same object.
+    #[test]
+    fn explains_the_freshness() {
+        let route = |name: &str, public: &str, extra: &str| {
+            format!(
+                "[[route]]\nname = '{name}'\npublic = '{public}'\nbucket = 'photos'\nregion = 'us-east-1'\nendpoint = 'http://127.0.0.1:9000'\n{extra}\n"
+            )
+        };
+        let c = Config::parse(&format!(
+            "{}{}",
+            route(
+                "photos",
+                "http://images.example.com/photos/",
+                "fresh = '1d'\nmax_stale = '2h'"
+            ),
+            route("alias", "http://cdn.example.com/p/", "fresh = '0'")
+        ))
+        .unwrap();
+        let text = explain(&c, "GET", "http://images.example.com/photos/a.jpg");
+        assert!(text.contains("  freshness: fresh for 1 day after fetch; then stale up to 2 hours if refresh fails (fresh = 1440 minutes, max_stale = 7200 seconds)\n"), "{text}");
+        assert!(!text.contains("route photos's line"), "{text}");
+        let text = explain(&c, "GET", "http://cdn.example.com/p/a.jpg");
+        assert!(text.contains("  freshness: revalidated on every request; then stale up to 1 week if refresh fails (fresh = 0 minutes, max_stale = not set)\n"), "{text}");
+        assert!(
+            text.contains("where route photos's line applies: fresh for 1 day after fetch"),
+            "{text}"
+        );
     }
 }

@@ -23,7 +23,7 @@ use std::path::PathBuf;
 
 use s3map::config::Config;
 use s3map::endpoint::Addressing;
-use s3map::route::Auth;
+use s3map::route::{Auth, Freshness};
 use s3map::url::Scheme;
 
 mod blocks;
@@ -31,6 +31,7 @@ mod overrides;
 mod render;
 pub mod template;
 
+pub use blocks::describe_freshness;
 pub use overrides::{
     Overrides, DEMO_CACHE_DIR_MB, DEMO_CACHE_MEM_MB, MAX_HELPER_CONCURRENCY, MAX_WORKERS,
 };
@@ -145,6 +146,22 @@ pub struct S3Peer {
     pub routes: Vec<String>,
 }
 
+/// One route's freshness, as the `refresh_pattern` lines need it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteFreshness {
+    /// The route's name, for comments.
+    pub route: String,
+    /// The route's public prefix (`scheme://authority/path/`): what the edge's cache keys
+    /// (public URLs) start with.
+    pub public_prefix: String,
+    /// The store-ID prefix of the route's objects
+    /// (`http://s3.squid.internal/v1/ENDPOINT/BUCKET/KEY-PREFIX`): what the cache keys of a
+    /// Squid with s3squid-storeid start with.
+    pub store_id_prefix: String,
+    /// `fresh` and `max_stale`.
+    pub freshness: Freshness,
+}
+
 /// Per-Squid settings: each Squid of the two-tier layout needs its own files, and the two
 /// must have different `visible_hostname`s (Squid detects forwarding loops by finding its
 /// own name in `Via`).
@@ -180,6 +197,8 @@ pub struct SquidConfParams {
     pub public_hosts: Vec<PublicHost>,
     /// The S3 origins (default: from the routes).
     pub s3_peers: Vec<S3Peer>,
+    /// Each route's freshness, in file order (default: from the routes).
+    pub freshness: Vec<RouteFreshness>,
     /// `http_port … accel vhost` sockets of the public-facing Squid (the edge, or the single
     /// Squid): `PORT` or `IP:PORT`. Default: each distinct port of the http public hosts.
     pub public_http_listen: Vec<String>,
@@ -327,7 +346,20 @@ pub(crate) fn bare_host(host: &str) -> &str {
 pub fn params_from_config(cfg: &Config) -> SquidConfParams {
     let mut public_hosts: Vec<PublicHost> = Vec::new();
     let mut s3_peers: Vec<S3Peer> = Vec::new();
+    let mut freshness = Vec::new();
     for r in &cfg.routes {
+        freshness.push(RouteFreshness {
+            route: r.name.clone(),
+            public_prefix: r.public.to_string(),
+            store_id_prefix: format!(
+                "{}{}/{}/{}",
+                s3map::storeid::STORE_ID_PREFIX,
+                r.endpoint.id,
+                r.bucket,
+                s3map::pct::encode_path(&r.key_prefix)
+            ),
+            freshness: r.freshness,
+        });
         let p = &r.public;
         match public_hosts
             .iter_mut()
@@ -387,6 +419,7 @@ pub fn params_from_config(cfg: &Config) -> SquidConfParams {
         public_https_listen: ports(Scheme::Https),
         public_hosts,
         s3_peers,
+        freshness,
         tls_cert: PathBuf::from("/etc/squid/s3squid-public.crt"),
         tls_key: PathBuf::from("/etc/squid/s3squid-public.key"),
         signer_listen: DEFAULT_SIGNER_LISTEN,

@@ -11,7 +11,7 @@ use toml::Spanned;
 
 use crate::endpoint::{Addressing, Endpoint};
 use crate::limits::{DEFAULT_PRESIGN_EXPIRES_SECS, MAX_PRESIGN_EXPIRES_SECS};
-use crate::route::{Auth, PublicPrefix, Redirect, Route};
+use crate::route::{parse_duration_secs, Auth, Freshness, PublicPrefix, Redirect, Route};
 
 /// Default path of the configuration file.
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/s3squid/s3squid.toml";
@@ -136,6 +136,8 @@ struct RawRoute {
     redirect: Option<Vec<Spanned<RawRedirect>>>,
     signing: Option<Spanned<String>>,
     probe_key: Option<Spanned<String>>,
+    fresh: Option<Spanned<String>>,
+    max_stale: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -471,6 +473,7 @@ fn validate_route(raw: RawRoute, start: usize, c: &mut Collector) -> Option<Rout
         }
         ok.then(|| i.into_inner())
     });
+    let freshness = validate_freshness(raw.fresh, raw.max_stale, c);
     let mut redirects = Vec::new();
     for r in raw.redirect.unwrap_or_default() {
         let at = r.span().start;
@@ -500,7 +503,37 @@ fn validate_route(raw: RawRoute, start: usize, c: &mut Collector) -> Option<Rout
         redirects,
         signing: signing?,
         probe_key,
+        freshness,
     })
+}
+
+/// `fresh` (whole minutes: `refresh_pattern` counts in minutes) and `max_stale`.
+fn validate_freshness(
+    fresh: Option<Spanned<String>>,
+    max_stale: Option<Spanned<String>>,
+    c: &mut Collector,
+) -> Freshness {
+    let mut out = Freshness::default();
+    if let Some(f) = fresh {
+        match parse_duration_secs(f.get_ref()) {
+            Ok(secs) if secs.is_multiple_of(60) => out.fresh_minutes = Some(secs / 60),
+            Ok(_) => c.at(
+                f.span().start,
+                format!(
+                    "fresh {:?} must be whole minutes (Squid's refresh_pattern counts in minutes)",
+                    f.get_ref()
+                ),
+            ),
+            Err(why) => c.at(f.span().start, format!("fresh {:?} {why}", f.get_ref())),
+        }
+    }
+    if let Some(m) = max_stale {
+        match parse_duration_secs(m.get_ref()) {
+            Ok(secs) => out.max_stale_secs = Some(secs),
+            Err(why) => c.at(m.span().start, format!("max_stale {:?} {why}", m.get_ref())),
+        }
+    }
+    out
 }
 
 fn validate_redirect(raw: RawRedirect, at: usize, c: &mut Collector) -> Option<Redirect> {

@@ -108,6 +108,66 @@ pub struct Route {
     /// reachable, accepts the signature, and agrees on the time (`probe_key`, none by
     /// default).
     pub probe_key: Option<String>,
+    /// How long the route's objects stay fresh in Squid's cache and how long a stale copy
+    /// may be served while S3 fails (`fresh`, `max_stale`). Squid applies it through the
+    /// `refresh_pattern` lines `s3squid squid-conf` renders; the programs do not use it.
+    pub freshness: Freshness,
+}
+
+/// A route's freshness (`fresh`, `max_stale`): rendered by `s3squid squid-conf` as a
+/// `refresh_pattern` anchored on the route's prefix (docs/configuration.md, "Freshness").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Freshness {
+    /// `fresh`: minutes an object without its own `Cache-Control`/`Expires` stays fresh
+    /// after it was fetched (`refresh_pattern` counts in whole minutes). `None`: Squid's
+    /// heuristic, 20% of the object's age when fetched, at most a week.
+    pub fresh_minutes: Option<u32>,
+    /// `max_stale`: seconds a stale copy may still be served when its refresh fails, counted
+    /// from the end of its freshness. `None`: a week ([`DEFAULT_MAX_STALE_SECS`]).
+    pub max_stale_secs: Option<u32>,
+}
+
+/// `max_stale` when a route names none: a week, Squid's own default.
+pub const DEFAULT_MAX_STALE_SECS: u32 = 7 * 24 * 3600;
+/// The longest `fresh` and `max_stale`: a year (Squid crops `refresh_pattern` ages there).
+pub const MAX_FRESHNESS_SECS: u32 = 365 * 24 * 3600;
+
+impl Freshness {
+    /// `max_stale` in seconds, the default filled in.
+    pub fn max_stale_secs(&self) -> u32 {
+        self.max_stale_secs.unwrap_or(DEFAULT_MAX_STALE_SECS)
+    }
+}
+
+/// Parses a duration of `fresh`/`max_stale`: `0`, or a whole number followed by `s`, `m`,
+/// `h`, `d` or `w` (`90s`, `30m`, `12h`, `7d`, `1w`), at most [`MAX_FRESHNESS_SECS`].
+pub fn parse_duration_secs(s: &str) -> Result<u32, &'static str> {
+    const WHY: &str = "must be 0 or a whole number with s, m, h, d or w (e.g. \"30m\", \"7d\")";
+    if s == "0" {
+        return Ok(0);
+    }
+    if !s.is_ascii() {
+        return Err(WHY);
+    }
+    let unit_at = s.len().checked_sub(1).ok_or(WHY)?;
+    let (num, unit) = s.split_at(unit_at);
+    if num.is_empty() || num.len() > 9 || !num.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(WHY);
+    }
+    let n: u64 = num.parse().map_err(|_| WHY)?;
+    let per: u64 = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        "w" => 7 * 86_400,
+        _ => return Err(WHY),
+    };
+    let secs = n * per;
+    if secs > u64::from(MAX_FRESHNESS_SECS) {
+        return Err("is longer than a year (Squid caps freshness there)");
+    }
+    Ok(secs as u32)
 }
 
 /// A redirect of a route: `from` is a key relative to the route (decoded), exact, or a

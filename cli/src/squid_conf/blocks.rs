@@ -10,7 +10,11 @@ use std::fmt::Write as _;
 use s3map::storeid::STORE_ID_PREFIX;
 use s3map::url::Scheme;
 
-use super::{bare_host, is_ip_literal, AccessLogModule, SquidConfParams, SquidInstance};
+use s3map::route::Freshness;
+
+use super::{
+    bare_host, is_ip_literal, AccessLogModule, RouteFreshness, SquidConfParams, SquidInstance,
+};
 
 /// The `proto` ACL for a scheme.
 fn proto_acl(scheme: Scheme) -> &'static str {
@@ -196,31 +200,117 @@ pub(super) fn regex_escape(s: &str) -> String {
     out
 }
 
-/// The freshness rule of the edge: one `refresh_pattern` per public prefix.
-pub(super) fn public_refresh(p: &SquidConfParams) -> String {
-    let mut out = String::new();
-    for h in &p.public_hosts {
-        for path in &h.paths {
-            let url = format!("{}{path}", url_origin(h.scheme, &h.host, h.port));
-            let _ = writeln!(
-                out,
-                "refresh_pattern -i ^{} 0 20% 10080",
-                regex_escape(&url)
-            );
-        }
-    }
-    out
+/// What a Squid's cache keys are, for its `refresh_pattern` lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum CacheKeys {
+    /// Public URLs (a Squid without s3squid-storeid: the edge, the fleet's tiers).
+    Public,
+    /// Store IDs (a Squid with s3squid-storeid: `refresh_pattern` matches the store ID when
+    /// there is one).
+    StoreId,
 }
 
-/// The freshness rule for store IDs: their scheme and host, whatever the format version.
-pub(super) fn store_id_refresh() -> String {
-    let scheme_end = STORE_ID_PREFIX.find("://").map_or(0, |i| i + 3);
-    let host_end = STORE_ID_PREFIX
-        .get(scheme_end..)
-        .and_then(|rest| rest.find('/'))
-        .map_or(STORE_ID_PREFIX.len(), |i| scheme_end + i + 1);
-    let origin = STORE_ID_PREFIX.get(..host_end).unwrap_or(STORE_ID_PREFIX);
-    format!("refresh_pattern ^{} 0 20% 10080\n", regex_escape(origin))
+/// `percent` of a `refresh_pattern` for `fresh = minutes`: the freshness in seconds × 100,
+/// so that the LM-factor (age at fetch × percent / 100) never ends freshness before `max`
+/// for an object modified at least a second before it was fetched. Squid reads it as an
+/// `int`; capped there, it still covers 200 days for such an object.
+fn fresh_percent(minutes: u32) -> u64 {
+    (u64::from(minutes) * 60 * 100).min(2_000_000_000)
+}
+
+/// A duration for comments: `90 seconds`, `5 minutes`, `2 hours`, `1 day`, `1 week`.
+pub(super) fn human_secs(secs: u32) -> String {
+    let (n, unit) = [
+        (604_800, "week"),
+        (86_400, "day"),
+        (3600, "hour"),
+        (60, "minute"),
+    ]
+    .into_iter()
+    .find(|&(per, _)| secs != 0 && secs.is_multiple_of(per))
+    .map_or((secs, "second"), |(per, unit)| (secs / per, unit));
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
+}
+
+/// `MIN PERCENT MAX max-stale=S` for a route's freshness, then ` reload-into-ims` when
+/// `reload` (a fragment: the whole-Squid samples set `reload_into_ims on` instead, which Squid
+/// parses without the warning the option gets).
+pub(super) fn refresh_values(f: Freshness, reload: bool) -> String {
+    let stale = f.max_stale_secs();
+    let reload = if reload { " reload-into-ims" } else { "" };
+    match f.fresh_minutes {
+        None => format!("0 20% 10080 max-stale={stale}{reload}"),
+        Some(m) => format!("{m} {}% {m} max-stale={stale}{reload}", fresh_percent(m)),
+    }
+}
+
+/// What a route's freshness means, for comments and `s3squid explain`.
+pub fn describe_freshness(f: Freshness) -> String {
+    let fresh = match f.fresh_minutes {
+        None => "fresh for 20% of its age at fetch (at most 1 week)".to_owned(),
+        Some(0) => "revalidated on every request".to_owned(),
+        Some(m) => format!("fresh for {} after fetch", human_secs(m * 60)),
+    };
+    format!(
+        "{fresh}; then stale up to {} if refresh fails",
+        human_secs(f.max_stale_secs())
+    )
+}
+
+/// One `refresh_pattern` per route, anchored on the start of its objects' cache keys, longest
+/// first (a nested route before the route it is nested in); a route whose keys start like an
+/// earlier one's (the same bucket and key prefix under two public prefixes, in a Squid keyed
+/// by store IDs) shares that route's line. Store-ID keys end with a rule for every store ID
+/// (the default freshness), for objects cached under routes since removed.
+pub(super) fn route_refresh(p: &SquidConfParams, keys: CacheKeys, reload: bool) -> String {
+    let anchor = |r: &RouteFreshness| match keys {
+        CacheKeys::Public => format!("-i ^{}", regex_escape(&r.public_prefix)),
+        CacheKeys::StoreId => format!("^{}", regex_escape(&r.store_id_prefix)),
+    };
+    let mut routes: Vec<(String, &RouteFreshness)> =
+        p.freshness.iter().map(|r| (anchor(r), r)).collect();
+    // Stable: equal lengths keep file order.
+    routes.sort_by_key(|(a, _)| std::cmp::Reverse(a.len()));
+    let mut out = String::new();
+    let mut seen: Vec<&str> = Vec::new();
+    for (a, r) in &routes {
+        if seen.contains(&a.as_str()) {
+            let _ = writeln!(
+                out,
+                "# route {}: the same objects as a route above, whose line applies",
+                r.route
+            );
+            continue;
+        }
+        seen.push(a);
+        let _ = writeln!(
+            out,
+            "# route {}: {}",
+            r.route,
+            describe_freshness(r.freshness)
+        );
+        let _ = writeln!(
+            out,
+            "refresh_pattern {a} {}",
+            refresh_values(r.freshness, reload)
+        );
+    }
+    if keys == CacheKeys::StoreId {
+        let scheme_end = STORE_ID_PREFIX.find("://").map_or(0, |i| i + 3);
+        let host_end = STORE_ID_PREFIX
+            .get(scheme_end..)
+            .and_then(|rest| rest.find('/'))
+            .map_or(STORE_ID_PREFIX.len(), |i| scheme_end + i + 1);
+        let origin = STORE_ID_PREFIX.get(..host_end).unwrap_or(STORE_ID_PREFIX);
+        let _ = writeln!(
+            out,
+            "# any other store ID (an object of a route since removed): the default\n\
+             refresh_pattern ^{} {}",
+            regex_escape(origin),
+            refresh_values(Freshness::default(), reload)
+        );
+    }
+    out
 }
 
 /// `cache_effective_user`, or a comment saying why there is none.

@@ -18,6 +18,31 @@ const PEERS_TEMPLATE: &str = include_str!("../../templates/s3-peers.conf.in");
 const STORE_ID_TEMPLATE: &str = include_str!("../../templates/store-id.conf.in");
 const URL_REWRITE_TEMPLATE: &str = include_str!("../../templates/url-rewrite.conf.in");
 const ICAP_TEMPLATE: &str = include_str!("../../templates/icap.conf.in");
+const FRESHNESS_TEMPLATE: &str = include_str!("../../templates/freshness.conf.in");
+
+/// The freshness section of a Squid whose cache keys are `keys`.
+fn freshness_block(p: &SquidConfParams, keys: blocks::CacheKeys, through: &str) -> String {
+    let note = match keys {
+        blocks::CacheKeys::Public => {
+            "Each line is anchored on a route's public prefix\n\
+             # (this Squid's cache keys are the public URLs), so it touches no other URL."
+        }
+        blocks::CacheKeys::StoreId => {
+            "refresh_pattern matches the store ID when there is\n\
+             # one, so each line is anchored on the store IDs of a route's objects and touches no\n\
+             # other URL; they come before the `\\?` rule below."
+        }
+    };
+    fill(
+        "freshness.conf.in",
+        FRESHNESS_TEMPLATE,
+        &[
+            ("KEYS_NOTE", note),
+            ("THROUGH", through),
+            ("ROUTE_REFRESH", &blocks::route_refresh(p, keys, false)),
+        ],
+    )
+}
 
 /// What a bypassed request meets in the single Squid (the middle of icap.conf.in's
 /// bypass comment).
@@ -196,7 +221,6 @@ fn fill_squid(name: &str, template: &str, p: &SquidConfParams, own: &[(&str, &st
         ),
         ("S3_PEERS", peers_block(p)),
         ("S3_ADAPTED_ACCESS", blocks::s3_adapted_allow(p)),
-        ("STORE_ID_REFRESH", blocks::store_id_refresh()),
         ("SERVE_STALE", SERVE_STALE_TEMPLATE.to_owned()),
         ("RANGES", RANGES_TEMPLATE.to_owned()),
         ("NO_BODY", NO_BODY_TEMPLATE.trim_end().to_owned()),
@@ -219,7 +243,10 @@ fn edge(p: &SquidConfParams) -> String {
         &[
             ("INSTANCE", &instance_block(p, &p.edge, "edge")),
             ("SIGNER_PEERS", &blocks::edge_signer_peers(p)),
-            ("PUBLIC_REFRESH", &blocks::public_refresh(p)),
+            (
+                "FRESHNESS",
+                &freshness_block(p, blocks::CacheKeys::Public, "through the signer"),
+            ),
         ],
     )
 }
@@ -252,6 +279,10 @@ fn single(p: &SquidConfParams) -> String {
             ("ICAP", &icap_block(p, SINGLE_ICAP_WHY)),
             ("URL_REWRITE", &url_rewrite),
             ("STORE_ID", &store_id_block(p, SINGLE_STOREID_WHY)),
+            (
+                "FRESHNESS",
+                &freshness_block(p, blocks::CacheKeys::StoreId, "with S3"),
+            ),
             ("REFUSED_ADAPTED_ACCESS", &refused),
         ],
     )
@@ -270,6 +301,10 @@ fn rewrite(p: &SquidConfParams) -> String {
                 &url_rewrite_block(p, command, REWRITE_REWRITE_WHY),
             ),
             ("STORE_ID", &store_id_block(p, REWRITE_STOREID_WHY)),
+            (
+                "FRESHNESS",
+                &freshness_block(p, blocks::CacheKeys::StoreId, "with S3"),
+            ),
             ("REFUSED_ADAPTED_ACCESS", &blocks::refused_adapted_deny()),
         ],
     )

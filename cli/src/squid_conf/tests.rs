@@ -287,10 +287,10 @@ fn several_routes_give_one_peer_per_origin_and_one_acl_per_public_host() {
     assert_eq!(
         lines_starting(edge, "refresh_pattern"),
         [
-            r"refresh_pattern -i ^http://images\.example\.com/photos/ 0 20% 10080",
-            r"refresh_pattern -i ^http://images\.example\.com/thumbs/ 0 20% 10080",
-            r"refresh_pattern -i ^http://docs\.example\.com:8080/d/ 0 20% 10080",
-            r"refresh_pattern -i ^http://docs\.example\.com:8080/m/ 0 20% 10080",
+            r"refresh_pattern -i ^http://images\.example\.com/photos/ 0 20% 10080 max-stale=604800",
+            r"refresh_pattern -i ^http://images\.example\.com/thumbs/ 0 20% 10080 max-stale=604800",
+            r"refresh_pattern -i ^http://docs\.example\.com:8080/d/ 0 20% 10080 max-stale=604800",
+            r"refresh_pattern -i ^http://docs\.example\.com:8080/m/ 0 20% 10080 max-stale=604800",
             r"refresh_pattern -i (/cgi-bin/|\?) 0 0% 0",
             "refresh_pattern . 0 20% 4320",
         ]
@@ -359,7 +359,12 @@ fn several_routes_give_one_peer_per_origin_and_one_acl_per_public_host() {
     assert_eq!(
         lines_starting(single, "refresh_pattern"),
         [
-            r"refresh_pattern ^http://s3\.squid\.internal/ 0 20% 10080",
+            // Longest first.
+            r"refresh_pattern ^http://s3\.squid\.internal/v1/minio\.internal:9443/media/ 0 20% 10080 max-stale=604800",
+            r"refresh_pattern ^http://s3\.squid\.internal/v1/127\.0\.0\.1:9000/photos/ 0 20% 10080 max-stale=604800",
+            r"refresh_pattern ^http://s3\.squid\.internal/v1/127\.0\.0\.1:9000/thumbs/ 0 20% 10080 max-stale=604800",
+            r"refresh_pattern ^http://s3\.squid\.internal/v1/aws/docs/ 0 20% 10080 max-stale=604800",
+            r"refresh_pattern ^http://s3\.squid\.internal/ 0 20% 10080 max-stale=604800",
             r"refresh_pattern -i (/cgi-bin/|\?) 0 0% 0",
             "refresh_pattern . 0 20% 4320",
         ]
@@ -510,4 +515,83 @@ fn every_cache_peer_disables_the_netdb_exchange() {
         }
     }
     assert!(peers >= 4, "{peers} cache_peer lines");
+}
+
+/// Per-route freshness: each route's own line, anchored on its public prefix (edge) or the
+/// store IDs of its objects (single, rewrite), a nested route before the route it is nested
+/// in, aliases of the same objects sharing the first line.
+#[test]
+fn freshness_is_per_route_and_anchored() {
+    let cfg = Config::parse(
+        r#"
+[[route]]
+name = "photos"
+public = "http://images.example.com/photos/"
+bucket = "photos"
+region = "us-east-1"
+endpoint = "http://127.0.0.1:9000"
+fresh = "1w"
+
+[[route]]
+name = "latest"
+public = "http://images.example.com/photos/latest/"
+bucket = "photos"
+key_prefix = "latest/"
+region = "us-east-1"
+endpoint = "http://127.0.0.1:9000"
+fresh = "5m"
+max_stale = "1h"
+
+[[route]]
+name = "alias"
+public = "http://cdn.example.com/p/"
+bucket = "photos"
+region = "us-east-1"
+endpoint = "http://127.0.0.1:9000"
+fresh = "0"
+max_stale = "0"
+"#,
+    )
+    .unwrap();
+    let p = params_from_config(&cfg);
+    let two = render(Layout::TwoTier, &p);
+    assert_eq!(
+        lines_starting(file(&two, "edge.conf"), "refresh_pattern"),
+        [
+            r"refresh_pattern -i ^http://images\.example\.com/photos/latest/ 5 30000% 5 max-stale=3600",
+            r"refresh_pattern -i ^http://images\.example\.com/photos/ 10080 60480000% 10080 max-stale=604800",
+            r"refresh_pattern -i ^http://cdn\.example\.com/p/ 0 0% 0 max-stale=0",
+            r"refresh_pattern -i (/cgi-bin/|\?) 0 0% 0",
+            "refresh_pattern . 0 20% 4320",
+        ]
+    );
+    for layout in [Layout::Single, Layout::Rewrite] {
+        let text = render(layout, &p).remove(0).1;
+        assert_eq!(
+            lines_starting(&text, "refresh_pattern"),
+            [
+                r"refresh_pattern ^http://s3\.squid\.internal/v1/127\.0\.0\.1:9000/photos/latest/ 5 30000% 5 max-stale=3600",
+                r"refresh_pattern ^http://s3\.squid\.internal/v1/127\.0\.0\.1:9000/photos/ 10080 60480000% 10080 max-stale=604800",
+                r"refresh_pattern ^http://s3\.squid\.internal/ 0 20% 10080 max-stale=604800",
+                r"refresh_pattern -i (/cgi-bin/|\?) 0 0% 0",
+                "refresh_pattern . 0 20% 4320",
+            ],
+            "{layout:?}"
+        );
+        assert!(text.contains(
+            "# route latest: fresh for 5 minutes after fetch; then stale up to 1 hour if refresh fails\n"
+        ));
+        assert!(
+            text.contains("# route alias: the same objects as a route above, whose line applies\n")
+        );
+    }
+    // Squid reads the percentage as an int: capped.
+    let year = s3map::route::Freshness {
+        fresh_minutes: Some(525_600),
+        max_stale_secs: None,
+    };
+    assert_eq!(
+        blocks::refresh_values(year, false),
+        "525600 2000000000% 525600 max-stale=604800"
+    );
 }

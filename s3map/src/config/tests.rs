@@ -196,3 +196,47 @@ fn route_names_are_safe_metric_labels() {
         assert!(Config::parse(&route(good)).is_ok(), "{good:?}");
     }
 }
+
+#[test]
+fn freshness_per_route() {
+    let route = |extra: &str| {
+        format!("[[route]]\nname='a'\npublic='http://h/p/'\nbucket='b-1'\nregion='eu-west-1'\n{extra}\n")
+    };
+    let c = Config::parse(&route("")).unwrap();
+    assert_eq!(c.routes[0].freshness, Freshness::default());
+    assert_eq!(c.routes[0].freshness.max_stale_secs(), 7 * 24 * 3600);
+    for (fresh, minutes) in [
+        ("0", 0),
+        ("90m", 90),
+        ("2h", 120),
+        ("1d", 1440),
+        ("1w", 10080),
+        ("120s", 2),
+    ] {
+        let c = Config::parse(&route(&format!("fresh = '{fresh}'"))).unwrap();
+        assert_eq!(
+            c.routes[0].freshness.fresh_minutes,
+            Some(minutes),
+            "{fresh}"
+        );
+    }
+    let c = Config::parse(&route("max_stale = '90s'")).unwrap();
+    assert_eq!(c.routes[0].freshness.max_stale_secs, Some(90));
+    // Bad values, each with its line: not minutes, no unit, a sign, too long, bad bytes.
+    for (bad, why) in [
+        ("fresh = '90s'", "whole minutes"),
+        ("fresh = '10'", "whole number with s, m, h, d or w"),
+        ("fresh = '-1m'", "whole number"),
+        ("fresh = '53w'", "longer than a year"),
+        ("max_stale = '9999999999s'", "whole number"),
+        ("max_stale = '1y'", "whole number"),
+        ("max_stale = ''", "whole number"),
+        ("max_stale = '1 m'", "whole number"),
+        ("max_stale = '\u{ff}'", "whole number"),
+    ] {
+        let p = problems(&route(bad));
+        assert_eq!(p.len(), 1, "{bad}: {p:?}");
+        assert_eq!(p[0].line, Some(6), "{bad}");
+        assert!(p[0].message.contains(why), "{bad}: {}", p[0].message);
+    }
+}

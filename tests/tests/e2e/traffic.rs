@@ -559,3 +559,143 @@ allow_query = ["versionId"]
         "a miss, then hits"
     );
 }
+
+/// Three routes on one bucket with different freshness (`fresh`, `max_stale`): `slow/` fresh
+/// for a week, `live/` revalidated on every request and never served stale, `grace/`
+/// revalidated on every request but served stale for an hour while S3 fails.
+pub const FRESHNESS_ROUTES: &str = r#"
+[[route]]
+name = "slow"
+public = "http://images.example.com/slow/"
+bucket = "photos"
+key_prefix = "slow/"
+region = "us-east-1"
+endpoint = "ENDPOINT"
+addressing = "path"
+fresh = "1w"
+
+[[route]]
+name = "live"
+public = "http://images.example.com/live/"
+bucket = "photos"
+key_prefix = "live/"
+region = "us-east-1"
+endpoint = "ENDPOINT"
+addressing = "path"
+fresh = "0"
+max_stale = "0"
+
+[[route]]
+name = "grace"
+public = "http://images.example.com/grace/"
+bucket = "photos"
+key_prefix = "grace/"
+region = "us-east-1"
+endpoint = "ENDPOINT"
+addressing = "path"
+fresh = "0"
+max_stale = "1h"
+"#;
+
+/// Checks [`FRESHNESS_ROUTES`] through a Squid: `get` asks the public Squid for a path,
+/// `count` says how many GetObjects S3 saw for a key, `stop_s3` stops S3. Objects just
+/// uploaded (Squid's default heuristic would call them fresh for about a second):
+/// - two seconds after the first fetch, `slow/` is a hit without S3, `live/` and `grace/`
+///   are revalidated with S3;
+/// - with S3 down, `slow/` is still a hit, `grace/` gets its stale copy, `live/` the error.
+pub fn check_freshness_routes(
+    get: &dyn Fn(&str) -> s3squid_e2e::http::Response,
+    count: &dyn Fn(&str) -> usize,
+    stop_s3: &mut dyn FnMut(),
+) {
+    let keys = ["slow/a.txt", "live/a.txt", "grace/a.txt"];
+    for k in keys {
+        let r = get(&format!("/{k}"));
+        assert_eq!((r.status, r.body.as_slice()), (200, k.as_bytes()), "{k}");
+        assert_eq!(count(k), 1, "{k}: a miss");
+    }
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    for k in keys {
+        let r = get(&format!("/{k}"));
+        assert_eq!((r.status, r.body.as_slice()), (200, k.as_bytes()), "{k}");
+    }
+    assert_eq!(count("slow/a.txt"), 1, "slow/ is fresh for a week: a hit");
+    assert_eq!(count("live/a.txt"), 2, "live/ (fresh = 0) is revalidated");
+    assert_eq!(count("grace/a.txt"), 2, "grace/ (fresh = 0) is revalidated");
+
+    stop_s3();
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let slow = get("/slow/a.txt");
+    assert_eq!(
+        (slow.status, slow.body.as_slice()),
+        (200, &b"slow/a.txt"[..])
+    );
+    let grace = get("/grace/a.txt");
+    assert_eq!(
+        (grace.status, grace.body.as_slice()),
+        (200, &b"grace/a.txt"[..]),
+        "grace/: stale for 2 s, within max_stale = 1h: the stale copy"
+    );
+    let live = get("/live/a.txt");
+    assert!(
+        live.status >= 500,
+        "live/: stale for 2 s, beyond max_stale = 0: the error, not the copy ({})",
+        live.status
+    );
+}
+
+fn freshness_per_route(layout: Layout) {
+    let sb = Sandbox::new(&format!("freshness-{}", layout.as_str()));
+    let opts = StackOptions {
+        extra_routes: FRESHNESS_ROUTES.to_owned(),
+        ..StackOptions::default()
+    };
+    let st = std::cell::RefCell::new(Stack::start(&sb, layout, opts));
+    for k in ["slow/a.txt", "live/a.txt", "grace/a.txt"] {
+        st.borrow().s3.put("photos", k, k.as_bytes());
+    }
+    check_freshness_routes(
+        &|path| st.borrow().get(path),
+        &|key| st.borrow().s3.count("GetObject", key),
+        &mut || st.borrow_mut().s3.stop(),
+    );
+    // The access log agrees: the fresh route's later answers were hits (with S3 down too),
+    // the stale one's last a failed refresh that served the copy, the other's the error.
+    let log = st.borrow().front.access_n(9);
+    let actions = |path: &str| -> Vec<String> {
+        log.iter()
+            .filter(|a| a.url.contains(path))
+            .map(|a| a.action.clone())
+            .collect()
+    };
+    assert!(
+        actions("/slow/a.txt")
+            .iter()
+            .skip(1)
+            .all(|a| a.contains("HIT")),
+        "{log:?}"
+    );
+    assert_eq!(actions("/slow/a.txt").len(), 3, "{log:?}");
+    assert!(
+        actions("/grace/a.txt")
+            .last()
+            .is_some_and(|a| a == "TCP_REFRESH_FAIL_OLD"),
+        "{log:?}"
+    );
+    assert!(
+        actions("/live/a.txt")
+            .last()
+            .is_some_and(|a| a == "TCP_REFRESH_FAIL_ERR"),
+        "{log:?}"
+    );
+}
+
+#[test]
+fn freshness_per_route_single() {
+    freshness_per_route(Layout::Single);
+}
+
+#[test]
+fn freshness_per_route_two_tier() {
+    freshness_per_route(Layout::TwoTier);
+}

@@ -27,9 +27,19 @@ fn issue_4_s3_outage_settings() {
     let rewrite = render(Layout::Rewrite, &p);
     let (single, rewrite) = (file(&single, "squid.conf"), file(&rewrite, "squid.conf"));
 
+    // Every route's freshness line serves stale copies for a week (Squid's default, stated),
+    // and reloads become revalidations.
     for text in [edge, single, rewrite] {
-        assert!(text.contains("\nmax_stale 1 week\n"));
         assert!(text.contains("\nreload_into_ims on\n"));
+        let routes = lines_starting(text, "refresh_pattern -i ^http://")
+            .into_iter()
+            .chain(lines_starting(text, "refresh_pattern ^http://s3"));
+        let mut n = 0;
+        for l in routes {
+            assert!(l.ends_with(" max-stale=604800"), "{l}");
+            n += 1;
+        }
+        assert!(n >= 4, "{text}");
     }
     let s3_connect = format!(" connect-timeout={S3_PEER_CONNECT_TIMEOUT_SECS} ");
     for text in [signer, single, rewrite] {

@@ -131,7 +131,9 @@ fn the_rewrite_layout_is_single_without_icap() {
     assert!(rewrite.contains("\nstore_id_program /usr/local/bin/s3squid-storeid"));
     assert!(rewrite.contains("\nstore_id_bypass off\n"));
     assert!(rewrite.contains("\nnever_direct allow all\n"));
-    assert!(rewrite.contains("\nrefresh_pattern ^http://s3\\.squid\\.internal/ 0 20% 10080\n"));
+    assert!(rewrite.contains(
+        "\nrefresh_pattern ^http://s3\\.squid\\.internal/ 0 20% 10080 max-stale=604800\n"
+    ));
     // The sigv4 caveat is in the file.
     assert!(rewrite.contains("A request under a sigv4 route is never\n# signed"));
 }
