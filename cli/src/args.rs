@@ -7,7 +7,7 @@
 //!                    [--listen ADDR]... [--signer-listen IP:PORT] [--state-dir DIR]
 //!                    [--storeid-command CMD] [--rewrite-command CMD] [--user USER]
 //!                    [--concurrency N] [--edge-workers N] [--access-log-stdio]
-//!                    [--gnutls-squid]
+//!                    [--gnutls-squid] [--fragment]
 //! s3squid revert     [--config PATH] [--state-dir DIR]
 //! s3squid help [COMMAND] | --help | -h | COMMAND --help
 //! s3squid --version
@@ -96,6 +96,9 @@ pub enum Command {
         layout: Layout,
         /// Write the files here instead of to stdout.
         out_dir: Option<PathBuf>,
+        /// `--fragment`: what to add to a Squid that serves other traffic too
+        /// ([`crate::squid_conf::render_fragment`]) instead of whole squid.conf files.
+        fragment: bool,
         /// Changes to the default parameters. `state_dir` is as given: the binary makes it
         /// absolute.
         overrides: Overrides,
@@ -199,6 +202,8 @@ struct SquidConfArgs {
     access_log_stdio: bool,
     #[arg(long, help = help::GNUTLS_SQUID)]
     gnutls_squid: bool,
+    #[arg(long, help = help::FRAGMENT)]
+    fragment: bool,
 }
 
 /// Layouts as `--layout` values.
@@ -235,6 +240,7 @@ impl From<Sub> for Command {
                 config: a.config.config,
                 layout: a.layout,
                 out_dir: a.out_dir,
+                fragment: a.fragment,
                 overrides: Overrides {
                     listen: a.listen,
                     signer_listen: a.signer_listen,

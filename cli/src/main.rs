@@ -61,6 +61,7 @@ fn run(argv: &[String]) -> ExitCode {
             config,
             layout,
             out_dir,
+            fragment,
             mut overrides,
         } => {
             let cfg = match load(&config) {
@@ -78,7 +79,11 @@ fn run(argv: &[String]) -> ExitCode {
             }
             let mut params = squid_conf::params_from_config(&cfg);
             overrides.apply(&mut params);
-            let files = squid_conf::render(layout, &params);
+            let files = if fragment {
+                squid_conf::render_fragment(layout, &params)
+            } else {
+                squid_conf::render(layout, &params)
+            };
             if let Err(code) = create_dirs(&overrides.state_dirs(layout)) {
                 return code;
             }

@@ -35,7 +35,7 @@ pub use blocks::describe_freshness;
 pub use overrides::{
     Overrides, DEMO_CACHE_DIR_MB, DEMO_CACHE_MEM_MB, MAX_HELPER_CONCURRENCY, MAX_WORKERS,
 };
-pub use render::render;
+pub use render::{render, render_fragment, FRAGMENT_EDGE_FILE, FRAGMENT_FILE};
 
 #[cfg(test)]
 mod tests;

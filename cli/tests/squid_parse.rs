@@ -6,7 +6,8 @@ use std::process::Command;
 
 use s3map::config::Config;
 use s3squid::squid_conf::{
-    params_from_config, render, AccessLogModule, Layout, Overrides, SquidConfParams, SquidInstance,
+    params_from_config, render, render_fragment, AccessLogModule, Layout, Overrides,
+    SquidConfParams, SquidInstance,
 };
 
 const SQUID: &str = "/usr/sbin/squid";
@@ -134,8 +135,89 @@ fn squid_parses_every_rendered_file_without_complaint() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Debian bookworm's stock squid.conf and conf.d/debian.conf (tests/data/README.md).
+const STOCK_SQUID_CONF: &str = include_str!("../../tests/data/debian-bookworm-squid.conf");
+const STOCK_DEBIAN_CONF: &str = include_str!("../../tests/data/debian-bookworm-conf.d-debian.conf");
+
+/// The one warning a fragment is expected to cause (once): its
+/// `refresh_pattern` lines carry `reload-into-ims` (per line, since the global
+/// `reload_into_ims` would change the Squid's other traffic), which Squid calls an HTTP
+/// violation.
+const RELOAD_INTO_IMS_WARNING: &str =
+    "WARNING: use of 'reload-into-ims' in 'refresh_pattern' violates HTTP";
+
+/// `squid -k parse -f path`: its error and warning lines, other than `allowed` warnings,
+/// after checking that it exited 0.
+fn parse_complaints(name: &str, path: &Path, allowed: &[&str]) -> String {
+    let out = Command::new(SQUID)
+        .arg("-k")
+        .arg("parse")
+        .arg("-f")
+        .arg(path)
+        .output()
+        .expect("run squid -k parse");
+    let log = String::from_utf8_lossy(&out.stderr).into_owned();
+    let bad: Vec<&str> = log
+        .lines()
+        .filter(|l| {
+            l.contains("ERROR")
+                || l.contains("FATAL")
+                || l.contains("WARNING")
+                || l.contains("Bungled")
+        })
+        .filter(|l| !allowed.iter().any(|a| l.contains(a)))
+        .collect();
+    assert!(
+        out.status.success() && bad.is_empty(),
+        "{name}: squid -k parse exited {:?}:\n{}",
+        out.status,
+        bad.join("\n")
+    );
+    log
+}
+
+/// Each layout's `--fragment` files in Debian's stock squid.conf (through its conf.d
+/// include), and the two-tier signer.conf on its own: no error, no warning but
+/// [`RELOAD_INTO_IMS_WARNING`], once.
+fn parse_every_fragment(dir: &Path, tag: &str, p: &SquidConfParams) {
+    for layout in Layout::ALL {
+        let root = dir.join(format!("{tag}-{}-stock", layout.as_str()));
+        let confd = root.join("conf.d");
+        std::fs::create_dir_all(&confd).expect("create conf.d");
+        std::fs::write(confd.join("debian.conf"), STOCK_DEBIAN_CONF).expect("write debian.conf");
+        let stock = STOCK_SQUID_CONF.replace(
+            "include /etc/squid/conf.d/*.conf",
+            &format!("include {}/*.conf", confd.display()),
+        );
+        assert!(stock.contains(&confd.display().to_string()));
+        let squid_conf = root.join("squid.conf");
+        std::fs::write(&squid_conf, stock).expect("write squid.conf");
+        for (name, text) in render_fragment(layout, p) {
+            if name.starts_with("00-") {
+                std::fs::write(confd.join(&name), &text).expect("write the fragment");
+                let log = parse_complaints(
+                    &format!("{tag}-{}-{name}", layout.as_str()),
+                    &squid_conf,
+                    &[RELOAD_INTO_IMS_WARNING],
+                );
+                // Once, however many lines carry the option (measured on 5.7).
+                assert_eq!(log.matches(RELOAD_INTO_IMS_WARNING).count(), 1, "{name}");
+                // Squid read the fragment.
+                assert!(
+                    log.contains("Processing: acl s3squid_in myportname"),
+                    "{log}"
+                );
+            } else {
+                let path = root.join(&name);
+                std::fs::write(&path, &text).expect("write a rendered file");
+                parse_complaints(&name, &path, &[]);
+            }
+        }
+    }
+}
+
 /// `squid -k parse` on every file of every layout, with `/bin/cat` as the rewriter wherever
-/// it runs (Squid checks that the program exists).
+/// it runs (Squid checks that the program exists), whole and as fragments.
 fn parse_every_layout(dir: &Path, tag: &str, base: &SquidConfParams) {
     let cat = Overrides {
         rewrite_command: Some("/bin/cat".into()),
@@ -155,29 +237,7 @@ fn parse_every_layout(dir: &Path, tag: &str, base: &SquidConfParams) {
                     || (p.rewrite_beside_icap && !name.ends_with("edge.conf")),
                 "{name}"
             );
-            let out = Command::new(SQUID)
-                .arg("-k")
-                .arg("parse")
-                .arg("-f")
-                .arg(&path)
-                .output()
-                .expect("run squid -k parse");
-            let log = String::from_utf8_lossy(&out.stderr);
-            let bad: Vec<&str> = log
-                .lines()
-                .filter(|l| {
-                    l.contains("ERROR")
-                        || l.contains("FATAL")
-                        || l.contains("WARNING")
-                        || l.contains("Bungled")
-                })
-                .collect();
-            assert!(
-                out.status.success() && bad.is_empty(),
-                "{name}: squid -k parse exited {:?}:\n{}",
-                out.status,
-                bad.join("\n")
-            );
+            let log = parse_complaints(&name, &path, &[]);
             // Squid read the rewriter's directives (they are in its parsed configuration).
             if runs_rewriter {
                 assert!(
@@ -187,4 +247,7 @@ fn parse_every_layout(dir: &Path, tag: &str, base: &SquidConfParams) {
             }
         }
     }
+    let mut p = base.clone();
+    cat.apply(&mut p);
+    parse_every_fragment(dir, tag, &p);
 }

@@ -14,9 +14,11 @@ pub mod conditional;
 pub mod hang;
 pub mod http;
 pub mod mock;
+pub mod origin;
 pub mod proc;
 pub mod s3;
 pub mod squid;
+pub mod stock;
 pub mod tls;
 
 use std::path::{Path, PathBuf};

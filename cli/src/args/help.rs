@@ -63,6 +63,9 @@ too, so that route keeps working while s3squid-icap is down.
 Without --out-dir the files go to stdout, each after a `# ==> NAME <==` line. With it
 they are written into DIR (created if missing), replacing files of the same names.
 
+With --fragment, the files are what to add to a Squid that already serves other traffic
+(docs/add-to-your-squid.md).
+
 The other options change what is written, so that a script can render a setup that runs
 as it is (paths must not contain whitespace).";
 
@@ -104,6 +107,12 @@ pub const GNUTLS_SQUID: &str = "\
 Write https S3 peers for a GnuTLS build of Squid (Debian's plain squid),
 which does not check S3's certificate: a warning says so in the file.
 The default is for squid-openssl";
+
+pub const FRAGMENT: &str = "\
+Render what to add to a Squid that already serves other traffic (a file for
+/etc/squid/conf.d/): its own port(s), every rule scoped to them, nothing that
+changes other traffic. two-tier: 00-s3squid-edge.conf plus signer.conf (a
+Squid of its own); single and rewrite: 00-s3squid.conf";
 
 pub const EDGE_WORKERS: &str = "\
 SMP workers of the edge Squid (two-tier), 1 to 64 (default 1). With 2

@@ -46,6 +46,7 @@ fn commands() {
             config: default_config(),
             layout: Layout::TwoTier,
             out_dir: Some("out".into()),
+            fragment: false,
             overrides: Overrides::default(),
         })
     );
@@ -55,6 +56,7 @@ fn commands() {
             config: default_config(),
             layout: Layout::Single,
             out_dir: None,
+            fragment: false,
             overrides: Overrides::default(),
         })
     );
@@ -213,6 +215,7 @@ fn squid_conf_overrides() {
             config: "/etc/x.toml".into(),
             layout: Layout::Rewrite,
             out_dir: None,
+            fragment: false,
             overrides: Overrides {
                 listen: vec![
                     "127.0.0.1:18080".into(),

@@ -42,23 +42,42 @@ fn url_origin(scheme: Scheme, host: &str, port: u16) -> String {
     )
 }
 
-/// `http_port`/`https_port` lines of the public-facing Squid.
-pub(super) fn public_listen(p: &SquidConfParams) -> String {
+/// `http_port`/`https_port` lines of the public-facing Squid; with `named` (a fragment), each
+/// with `name=` from [`port_names`].
+pub(super) fn public_listen(p: &SquidConfParams, named: bool) -> String {
     let mut out = String::new();
-    for addr in &p.public_http_listen {
-        let _ = writeln!(out, "http_port {addr} accel vhost");
+    let name = |kind: &str, n: usize| {
+        if named {
+            format!(" name=s3squid_{kind}{n}")
+        } else {
+            String::new()
+        }
+    };
+    for (i, addr) in p.public_http_listen.iter().enumerate() {
+        let _ = writeln!(out, "http_port {addr} accel vhost{}", name("http", i + 1));
     }
     if p.has_https_public() {
-        for addr in &p.public_https_listen {
+        for (i, addr) in p.public_https_listen.iter().enumerate() {
             let _ = writeln!(
                 out,
-                "https_port {addr} accel vhost tls-cert={} tls-key={}",
+                "https_port {addr} accel vhost tls-cert={} tls-key={}{}",
                 p.tls_cert.display(),
-                p.tls_key.display()
+                p.tls_key.display(),
+                name("https", i + 1)
             );
         }
     }
     out
+}
+
+/// The names [`public_listen`] gives a fragment's ports, space-separated (the `myportname`
+/// ACL `s3squid_in`).
+pub(super) fn port_names(p: &SquidConfParams) -> String {
+    let http = (1..=p.public_http_listen.len()).map(|n| format!("s3squid_http{n}"));
+    let https = (1..=p.public_https_listen.len())
+        .filter(|_| p.has_https_public())
+        .map(|n| format!("s3squid_https{n}"));
+    http.chain(https).collect::<Vec<_>>().join(" ")
 }
 
 /// The proto ACLs and one host ACL and one port ACL per public host.
@@ -101,16 +120,23 @@ pub(super) fn public_allow(p: &SquidConfParams, prefix: &str, only: Option<Schem
 
 /// The edge's parents: the signing Squid, as an origin server for http public URLs and,
 /// when there are https public hosts, as a plain parent proxy for https ones.
-pub(super) fn edge_signer_peers(p: &SquidConfParams) -> String {
+pub(super) fn edge_signer_peers(p: &SquidConfParams, scope: &str) -> String {
     let mut out = String::new();
-    signer_peer(&mut out, p, "s3signer", " originserver", Scheme::Http);
+    signer_peer(
+        &mut out,
+        p,
+        "s3signer",
+        " originserver",
+        Scheme::Http,
+        scope,
+    );
     if p.has_https_public() {
         out.push_str(
             "# https public URLs go to the same port as to a parent proxy: in absolute form\n\
              # (GET https://host/path), which keeps their scheme. As an origin server the signer\n\
              # would get GET /path and rebuild an http:// URL from the Host header.\n",
         );
-        signer_peer(&mut out, p, "s3signer_https", "", Scheme::Https);
+        signer_peer(&mut out, p, "s3signer_https", "", Scheme::Https, scope);
     }
     out
 }
@@ -121,7 +147,14 @@ pub(super) fn edge_signer_peers(p: &SquidConfParams) -> String {
 /// request for a bucket someone else may own).
 pub(super) const PEER_OPTIONS: &str = "no-query no-digest no-netdb-exchange";
 
-fn signer_peer(out: &mut String, p: &SquidConfParams, name: &str, kind: &str, scheme: Scheme) {
+fn signer_peer(
+    out: &mut String,
+    p: &SquidConfParams,
+    name: &str,
+    kind: &str,
+    scheme: Scheme,
+    scope: &str,
+) {
     let addr = p.signer_listen;
     let _ = writeln!(
         out,
@@ -132,15 +165,15 @@ fn signer_peer(out: &mut String, p: &SquidConfParams, name: &str, kind: &str, sc
     );
     out.push_str(&public_allow(
         p,
-        &format!("cache_peer_access {name} allow"),
+        &format!("cache_peer_access {name} allow {scope}").trim_end(),
         Some(scheme),
     ));
     let _ = writeln!(out, "cache_peer_access {name} deny all");
 }
 
 /// One `cache_peer … originserver` per S3 origin, each admitting only URLs for its own
-/// scheme, host and port.
-pub(super) fn s3_peers(p: &SquidConfParams) -> String {
+/// scheme, host and port (and only requests `scope` matches, when not empty).
+pub(super) fn s3_peers(p: &SquidConfParams, scope: &str) -> String {
     let mut out = String::new();
     for s in &p.s3_peers {
         let name = &s.name;
@@ -166,7 +199,7 @@ pub(super) fn s3_peers(p: &SquidConfParams) -> String {
         let _ = writeln!(out, "acl {name}_port port {}", s.port);
         let _ = writeln!(
             out,
-            "cache_peer_access {name} allow {name}_host {name}_port {}",
+            "cache_peer_access {name} allow {scope}{name}_host {name}_port {}",
             proto_acl(s.scheme)
         );
         let _ = writeln!(out, "cache_peer_access {name} deny all");
@@ -175,13 +208,13 @@ pub(super) fn s3_peers(p: &SquidConfParams) -> String {
 }
 
 /// `adapted_http_access allow` for each S3 peer's URLs.
-pub(super) fn s3_adapted_allow(p: &SquidConfParams) -> String {
+pub(super) fn s3_adapted_allow(p: &SquidConfParams, scope: &str) -> String {
     let mut out = String::new();
     for s in &p.s3_peers {
         let name = &s.name;
         let _ = writeln!(
             out,
-            "adapted_http_access allow {name}_host {name}_port {}",
+            "adapted_http_access allow {scope}{name}_host {name}_port {}",
             proto_acl(s.scheme)
         );
     }
@@ -374,11 +407,12 @@ pub(super) fn rewrite_timeout(p: &SquidConfParams) -> &'static str {
 }
 
 /// `adapted_http_access deny` for the requests s3squid-rewrite refused.
-pub(super) fn refused_adapted_deny() -> String {
-    "# A route refused the request (s3squid-rewrite rewrote it to the refused host): 403. S3\n\
-     # never sees it.\n\
-     adapted_http_access deny s3squid_refused\n"
-        .to_owned()
+pub(super) fn refused_adapted_deny(scope: &str) -> String {
+    format!(
+        "# A route refused the request (s3squid-rewrite rewrote it to the refused host): 403. S3\n\
+         # never sees it.\n\
+         adapted_http_access deny {scope}s3squid_refused\n"
+    )
 }
 
 /// The disk cache (and, with more than one worker, SMP): one process with a `ufs`

@@ -19,9 +19,50 @@ const STORE_ID_TEMPLATE: &str = include_str!("../../templates/store-id.conf.in")
 const URL_REWRITE_TEMPLATE: &str = include_str!("../../templates/url-rewrite.conf.in");
 const ICAP_TEMPLATE: &str = include_str!("../../templates/icap.conf.in");
 const FRESHNESS_TEMPLATE: &str = include_str!("../../templates/freshness.conf.in");
+const S3_TIMEOUTS_TEMPLATE: &str = include_str!("../../templates/s3-timeouts.conf.in");
+const ICAP_PERSISTENT_TEMPLATE: &str = include_str!("../../templates/icap-persistent.conf.in");
+const FRAGMENT_HEAD_TEMPLATE: &str = include_str!("../../templates/fragment-head.conf.in");
+const FRAGMENT_TAIL_TEMPLATE: &str = include_str!("../../templates/fragment-tail.conf.in");
+const FRAGMENT_SINGLE_TEMPLATE: &str = include_str!("../../templates/fragment-single.conf.in");
+const FRAGMENT_EDGE_TEMPLATE: &str = include_str!("../../templates/fragment-edge.conf.in");
+
+/// A whole squid.conf, or a fragment added to a Squid that serves other traffic too
+/// (`--fragment`): every rule of a fragment is scoped to requests on its own ports
+/// (`s3squid_in`), and it sets nothing Squid has only per process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Whole,
+    Fragment,
+}
+
+impl Mode {
+    /// What starts every rule's ACL list: nothing, or `s3squid_in `.
+    fn scope(self) -> &'static str {
+        match self {
+            Mode::Whole => "",
+            Mode::Fragment => "s3squid_in ",
+        }
+    }
+}
+
+/// Why a fragment's freshness lines end with `reload-into-ims`.
+const FRAGMENT_RELOAD_NOTE: &str = "\
+# `reload-into-ims` (on these lines only; the whole-Squid samples set `reload_into_ims on`,
+# which is per process): a client's reload (Cache-Control: no-cache, Pragma: no-cache) becomes
+# a revalidation of the cached copy instead of a new fetch, so that no client can make S3 send
+# whole objects again and again, and a reload while S3 is down gets the cached copy. Squid
+# calls this an HTTP violation and says so in `squid -k parse` (one WARNING).";
+
+/// In a fragment, where the per-process settings a whole sample sets in a section are.
+const SEE_TAIL: &str = "see the end of this file.";
 
 /// The freshness section of a Squid whose cache keys are `keys`.
-fn freshness_block(p: &SquidConfParams, keys: blocks::CacheKeys, through: &str) -> String {
+fn freshness_block(
+    p: &SquidConfParams,
+    keys: blocks::CacheKeys,
+    through: &str,
+    mode: Mode,
+) -> String {
     let note = match keys {
         blocks::CacheKeys::Public => {
             "Each line is anchored on a route's public prefix\n\
@@ -39,7 +80,17 @@ fn freshness_block(p: &SquidConfParams, keys: blocks::CacheKeys, through: &str) 
         &[
             ("KEYS_NOTE", note),
             ("THROUGH", through),
-            ("ROUTE_REFRESH", &blocks::route_refresh(p, keys, false)),
+            (
+                "RELOAD_NOTE",
+                match mode {
+                    Mode::Whole => "",
+                    Mode::Fragment => FRAGMENT_RELOAD_NOTE,
+                },
+            ),
+            (
+                "ROUTE_REFRESH",
+                &blocks::route_refresh(p, keys, mode == Mode::Fragment),
+            ),
         ],
     )
 }
@@ -127,19 +178,34 @@ fn tls_build_note(p: &SquidConfParams) -> String {
     }
 }
 
-fn peers_block(p: &SquidConfParams) -> String {
+fn peers_block(p: &SquidConfParams, mode: Mode) -> String {
+    let timeouts = match mode {
+        Mode::Whole => S3_TIMEOUTS_TEMPLATE.to_owned(),
+        Mode::Fragment => format!(
+            "# How long a request waits for S3 (forward_timeout, read_timeout): {SEE_TAIL}\n"
+        ),
+    };
     fill(
         "s3-peers.conf.in",
         PEERS_TEMPLATE,
         &[
-            ("S3_PEERS", &blocks::s3_peers(p)),
+            ("S3_PEERS", &blocks::s3_peers(p, mode.scope())),
             ("TLS_BUILD_NOTE", &tls_build_note(p)),
+            ("S3_TIMEOUTS", &timeouts),
         ],
     )
 }
 
 /// The store-ID section of the single and the rewrite layout.
-fn store_id_block(p: &SquidConfParams, why: &str) -> String {
+fn store_id_block(p: &SquidConfParams, why: &str, mode: Mode) -> String {
+    let access = match mode {
+        Mode::Whole => "",
+        Mode::Fragment => {
+            "# Only requests that arrived on this fragment's ports go to the helper.\n\
+             store_id_access allow s3squid_in\n\
+             store_id_access deny all"
+        }
+    };
     fill(
         "store-id.conf.in",
         STORE_ID_TEMPLATE,
@@ -148,12 +214,13 @@ fn store_id_block(p: &SquidConfParams, why: &str) -> String {
             ("STOREID_COMMAND", &p.storeid_command),
             ("PER_CHILD", &blocks::per_child(p)),
             ("HELPER_CONCURRENCY", &p.helper_concurrency.to_string()),
+            ("STORE_ID_ACCESS", access),
         ],
     )
 }
 
 /// The s3squid-rewrite section, with `command`.
-fn url_rewrite_block(p: &SquidConfParams, command: &str, why: &str) -> String {
+fn url_rewrite_block(p: &SquidConfParams, command: &str, why: &str, mode: Mode) -> String {
     fill(
         "url-rewrite.conf.in",
         URL_REWRITE_TEMPLATE,
@@ -162,7 +229,11 @@ fn url_rewrite_block(p: &SquidConfParams, command: &str, why: &str) -> String {
             ("REWRITE_COMMAND", command),
             (
                 "REWRITE_ACCESS",
-                &blocks::public_allow(p, "url_rewrite_access allow", None),
+                &blocks::public_allow(
+                    p,
+                    &format!("url_rewrite_access allow {}", mode.scope()).trim_end(),
+                    None,
+                ),
             ),
             ("PER_CHILD", &blocks::per_child(p)),
             ("HELPER_CONCURRENCY", &p.helper_concurrency.to_string()),
@@ -176,21 +247,32 @@ fn url_rewrite_block(p: &SquidConfParams, command: &str, why: &str) -> String {
 /// Squid that also runs s3squid-icap: both empty unless
 /// [`SquidConfParams::rewrite_beside_icap`]. The section starts with a blank line, to follow
 /// the ICAP section.
-fn icap_rewrite_blocks(p: &SquidConfParams) -> (String, String) {
+fn icap_rewrite_blocks(p: &SquidConfParams, mode: Mode) -> (String, String) {
     if !p.rewrite_beside_icap {
         return (String::new(), String::new());
     }
     (
         format!(
             "\n{}",
-            url_rewrite_block(p, &p.rewrite_command, ICAP_REWRITE_WHY)
+            url_rewrite_block(p, &p.rewrite_command, ICAP_REWRITE_WHY, mode)
         ),
-        blocks::refused_adapted_deny(),
+        blocks::refused_adapted_deny(mode.scope()),
     )
 }
 
 /// The ICAP section of a Squid that runs s3squid-icap.
-fn icap_block(p: &SquidConfParams, why: &str) -> String {
+fn icap_block(p: &SquidConfParams, why: &str, mode: Mode) -> String {
+    let persistent = match mode {
+        Mode::Whole => ICAP_PERSISTENT_TEMPLATE.to_owned(),
+        Mode::Fragment => "\
+# icap_connect_timeout, icap_io_timeout and icap_service_revival_delay apply to every ICAP
+# service of this Squid (Debian's stock squid.conf has none). icap_persistent_connections is
+# left at Squid's default (on): a request in flight when s3squid-icap hangs then waits up to 2
+# x icap_io_timeout (about 10 s); `icap_persistent_connections off` in squid.conf bounds it at
+# icap_io_timeout, for every ICAP service.
+"
+        .to_owned(),
+    };
     fill(
         "icap.conf.in",
         ICAP_TEMPLATE,
@@ -199,33 +281,71 @@ fn icap_block(p: &SquidConfParams, why: &str) -> String {
             ("ICAP_WHY", why),
             (
                 "ICAP_ACCESS",
-                &blocks::public_allow(p, "adaptation_access s3sign allow s3squid_get_head", None),
+                &blocks::public_allow(
+                    p,
+                    &format!(
+                        "adaptation_access s3sign allow {}s3squid_get_head",
+                        mode.scope()
+                    ),
+                    None,
+                ),
             ),
+            ("ICAP_PERSISTENT", &persistent),
         ],
     )
 }
 
-/// Fills a whole-Squid template: the layout's `own` values first, then the blocks every
-/// layout shares (a template uses those it names).
-fn fill_squid(name: &str, template: &str, p: &SquidConfParams, own: &[(&str, &str)]) -> String {
+/// Fills a whole-Squid or fragment template: the layout's `own` values first, then the
+/// blocks every layout shares (a template uses those it names).
+fn fill_squid(
+    name: &str,
+    template: &str,
+    p: &SquidConfParams,
+    own: &[(&str, &str)],
+    mode: Mode,
+) -> String {
+    let scope = mode.scope();
+    let allow = |directive: &str| {
+        blocks::public_allow(p, format!("{directive} allow {scope}").trim_end(), None)
+    };
+    let collapsed = match mode {
+        Mode::Whole => "",
+        Mode::Fragment => {
+            "# Only this fragment's requests collapse. If your Squid already collapses its other\n\
+             # traffic (collapsed_forwarding on in squid.conf), delete the deny line.\n\
+             collapsed_forwarding_access allow s3squid_in\n\
+             collapsed_forwarding_access deny all"
+        }
+    };
     let shared = [
-        ("PUBLIC_LISTEN", blocks::public_listen(p)),
+        (
+            "PUBLIC_LISTEN",
+            blocks::public_listen(p, mode == Mode::Fragment),
+        ),
+        ("PORT_NAMES", blocks::port_names(p)),
         ("PUBLIC_ACLS", blocks::public_acls(p)),
-        (
-            "PUBLIC_HTTP_ACCESS",
-            blocks::public_allow(p, "http_access allow", None),
-        ),
-        (
-            "PUBLIC_ADAPTED_ACCESS",
-            blocks::public_allow(p, "adapted_http_access allow", None),
-        ),
-        ("S3_PEERS", peers_block(p)),
-        ("S3_ADAPTED_ACCESS", blocks::s3_adapted_allow(p)),
+        ("PUBLIC_HTTP_ACCESS", allow("http_access")),
+        ("PUBLIC_ADAPTED_ACCESS", allow("adapted_http_access")),
+        ("S3_PEERS", peers_block(p, mode)),
+        ("S3_ADAPTED_ACCESS", blocks::s3_adapted_allow(p, scope)),
         ("SERVE_STALE", SERVE_STALE_TEMPLATE.to_owned()),
         ("RANGES", RANGES_TEMPLATE.to_owned()),
-        ("NO_BODY", NO_BODY_TEMPLATE.trim_end().to_owned()),
-        ("STORE_POLICY", STORE_POLICY_TEMPLATE.to_owned()),
+        (
+            "NO_BODY",
+            fill("no-body.conf.in", NO_BODY_TEMPLATE, &[("SCOPE", scope)])
+                .trim_end()
+                .to_owned(),
+        ),
+        (
+            "STORE_POLICY",
+            fill(
+                "store-policy.conf.in",
+                STORE_POLICY_TEMPLATE,
+                &[("SCOPE", scope), ("COLLAPSED_ACCESS", collapsed)],
+            ),
+        ),
         ("HYGIENE", HYGIENE_TEMPLATE.to_owned()),
+        ("HEAD", FRAGMENT_HEAD_TEMPLATE.trim_end().to_owned()),
     ];
     let vars: Vec<(&str, &str)> = own
         .iter()
@@ -235,6 +355,15 @@ fn fill_squid(name: &str, template: &str, p: &SquidConfParams, own: &[(&str, &st
     fill(name, template, &vars)
 }
 
+/// The end of a fragment: the per-process settings it leaves alone, `notes` for its layout.
+fn fragment_tail(notes: &str) -> String {
+    fill(
+        "fragment-tail.conf.in",
+        FRAGMENT_TAIL_TEMPLATE,
+        &[("PROCESS_NOTES", notes)],
+    )
+}
+
 fn edge(p: &SquidConfParams) -> String {
     fill_squid(
         "edge.conf.in",
@@ -242,17 +371,23 @@ fn edge(p: &SquidConfParams) -> String {
         p,
         &[
             ("INSTANCE", &instance_block(p, &p.edge, "edge")),
-            ("SIGNER_PEERS", &blocks::edge_signer_peers(p)),
+            ("SIGNER_PEERS", &blocks::edge_signer_peers(p, "")),
             (
                 "FRESHNESS",
-                &freshness_block(p, blocks::CacheKeys::Public, "through the signer"),
+                &freshness_block(
+                    p,
+                    blocks::CacheKeys::Public,
+                    "through the signer",
+                    Mode::Whole,
+                ),
             ),
         ],
+        Mode::Whole,
     )
 }
 
 fn signer(p: &SquidConfParams) -> String {
-    let (url_rewrite, refused) = icap_rewrite_blocks(p);
+    let (url_rewrite, refused) = icap_rewrite_blocks(p, Mode::Whole);
     fill_squid(
         "signer.conf.in",
         SIGNER_TEMPLATE,
@@ -261,30 +396,35 @@ fn signer(p: &SquidConfParams) -> String {
             ("SIGNER_LISTEN", &p.signer_listen.to_string()),
             ("INSTANCE", &instance_block(p, &p.signer, "signing")),
             ("SIGNER_CLIENTS", &p.signer_clients.join(" ")),
-            ("ICAP", &icap_block(p, SIGNER_ICAP_WHY)),
+            ("ICAP", &icap_block(p, SIGNER_ICAP_WHY, Mode::Whole)),
             ("URL_REWRITE", &url_rewrite),
             ("REFUSED_ADAPTED_ACCESS", &refused),
         ],
+        Mode::Whole,
     )
 }
 
 fn single(p: &SquidConfParams) -> String {
-    let (url_rewrite, refused) = icap_rewrite_blocks(p);
+    let (url_rewrite, refused) = icap_rewrite_blocks(p, Mode::Whole);
     fill_squid(
         "single.conf.in",
         SINGLE_TEMPLATE,
         p,
         &[
             ("INSTANCE", &instance_block(p, &p.single, "single")),
-            ("ICAP", &icap_block(p, SINGLE_ICAP_WHY)),
+            ("ICAP", &icap_block(p, SINGLE_ICAP_WHY, Mode::Whole)),
             ("URL_REWRITE", &url_rewrite),
-            ("STORE_ID", &store_id_block(p, SINGLE_STOREID_WHY)),
+            (
+                "STORE_ID",
+                &store_id_block(p, SINGLE_STOREID_WHY, Mode::Whole),
+            ),
             (
                 "FRESHNESS",
-                &freshness_block(p, blocks::CacheKeys::StoreId, "with S3"),
+                &freshness_block(p, blocks::CacheKeys::StoreId, "with S3", Mode::Whole),
             ),
             ("REFUSED_ADAPTED_ACCESS", &refused),
         ],
+        Mode::Whole,
     )
 }
 
@@ -298,15 +438,19 @@ fn rewrite(p: &SquidConfParams) -> String {
             ("INSTANCE", &instance_block(p, &p.single, "rewrite")),
             (
                 "URL_REWRITE",
-                &url_rewrite_block(p, command, REWRITE_REWRITE_WHY),
+                &url_rewrite_block(p, command, REWRITE_REWRITE_WHY, Mode::Whole),
             ),
-            ("STORE_ID", &store_id_block(p, REWRITE_STOREID_WHY)),
+            (
+                "STORE_ID",
+                &store_id_block(p, REWRITE_STOREID_WHY, Mode::Whole),
+            ),
             (
                 "FRESHNESS",
-                &freshness_block(p, blocks::CacheKeys::StoreId, "with S3"),
+                &freshness_block(p, blocks::CacheKeys::StoreId, "with S3", Mode::Whole),
             ),
-            ("REFUSED_ADAPTED_ACCESS", &blocks::refused_adapted_deny()),
+            ("REFUSED_ADAPTED_ACCESS", &blocks::refused_adapted_deny("")),
         ],
+        Mode::Whole,
     )
 }
 
@@ -321,5 +465,129 @@ pub fn render(layout: Layout, params: &SquidConfParams) -> Vec<(String, String)>
         ],
         Layout::Single => vec![("squid.conf".to_owned(), single(params))],
         Layout::Rewrite => vec![("squid.conf".to_owned(), rewrite(params))],
+    }
+}
+
+/// Per-process settings the single and the rewrite fragments leave to squid.conf.
+const SINGLE_PROCESS_NOTES: &str = "\
+# - How long a request waits for S3. Squid's defaults (forward_timeout 4 minutes, read_timeout
+#   15 minutes) hold every miss and every refresh of a stale copy that long while S3 hangs
+#   (accepts connections but does not answer); a refused connection fails at once
+#   (connect-timeout=5 on each S3 peer). The whole-Squid samples set
+#     forward_timeout 10 seconds
+#     read_timeout 10 seconds
+#   If your other traffic cannot live with those, prefer the two-tier layout: its signing Squid
+#   is a process of its own, with its own timeouts.
+# - Ranges: quick_abort_min 64 MB, quick_abort_max 64 MB and quick_abort_pct 95 let Squid finish
+#   caching an object whose client left (a range answered); Squid's defaults (16 KB) stop
+#   reading, so an object fetched for a range is cached only if the range reached its end.
+#   write_timeout 5 seconds drops a client that stopped reading before it stalls a fetch shared
+#   with others (Squid's default: 15 minutes).
+";
+
+/// Per-process settings the edge fragment leaves to squid.conf.
+const EDGE_PROCESS_NOTES: &str = "\
+# - read_timeout: the whole-Squid edge waits 30 seconds for the signing Squid, which itself gives
+#   up on S3 after 10 seconds and answers 504 (a stale copy is then served). Squid's default, 15
+#   minutes, matters only if the signing Squid itself hangs.
+# - Ranges: quick_abort_min 64 MB, quick_abort_max 64 MB and quick_abort_pct 95 let Squid finish
+#   caching an object whose client left (a range answered); Squid's defaults (16 KB) stop
+#   reading, so an object fetched for a range is cached only if the range reached its end.
+#   write_timeout 5 seconds drops a client that stopped reading before it stalls a fetch shared
+#   with others (Squid's default: 15 minutes).
+";
+
+/// The file name of the single and the rewrite layout's fragment: `00-` so that conf.d's
+/// glob reads it before the operator's own files there, whose `http_access` rules would
+/// otherwise see requests on its ports first.
+pub const FRAGMENT_FILE: &str = "00-s3squid.conf";
+/// The file name of the two-tier edge's fragment (`00-` as for [`FRAGMENT_FILE`]).
+pub const FRAGMENT_EDGE_FILE: &str = "00-s3squid-edge.conf";
+
+/// The fragment of the single or the rewrite layout ([`FRAGMENT_FILE`]).
+fn fragment_single(p: &SquidConfParams, layout: Layout) -> String {
+    let mode = Mode::Fragment;
+    let (callouts, refused, what, one_rewriter) = match layout {
+        Layout::Rewrite => (
+            format!(
+                "{}\n{}",
+                url_rewrite_block(p, &p.rewrite_command, REWRITE_REWRITE_WHY, mode),
+                store_id_block(p, REWRITE_STOREID_WHY, mode)
+            ),
+            blocks::refused_adapted_deny(mode.scope()),
+            "s3squid-rewrite (auth = \"none\" routes only)\n# and s3squid-storeid.",
+            " and one url_rewrite_program",
+        ),
+        _ => {
+            let (url_rewrite, refused) = icap_rewrite_blocks(p, mode);
+            (
+                format!(
+                    "{}{url_rewrite}\n{}",
+                    icap_block(p, SINGLE_ICAP_WHY, mode),
+                    store_id_block(p, SINGLE_STOREID_WHY, mode)
+                ),
+                refused,
+                "s3squid-icap (an ICAP service) and s3squid-storeid\n# (a store_id_program).",
+                if p.rewrite_beside_icap {
+                    " and one url_rewrite_program"
+                } else {
+                    ""
+                },
+            )
+        }
+    };
+    fill_squid(
+        "fragment-single.conf.in",
+        FRAGMENT_SINGLE_TEMPLATE,
+        p,
+        &[
+            ("LAYOUT", layout.as_str()),
+            ("WHAT", what),
+            ("ONE_REWRITER", one_rewriter),
+            ("CALLOUTS", callouts.trim_end()),
+            ("REFUSED_ADAPTED_ACCESS", &refused),
+            (
+                "FRESHNESS",
+                &freshness_block(p, blocks::CacheKeys::StoreId, "with S3", mode),
+            ),
+            ("TAIL", &fragment_tail(SINGLE_PROCESS_NOTES)),
+        ],
+        mode,
+    )
+}
+
+/// The edge's fragment ([`FRAGMENT_EDGE_FILE`]) of the two-tier layout.
+fn fragment_edge(p: &SquidConfParams) -> String {
+    let mode = Mode::Fragment;
+    fill_squid(
+        "fragment-edge.conf.in",
+        FRAGMENT_EDGE_TEMPLATE,
+        p,
+        &[
+            ("SIGNER_LISTEN", &p.signer_listen.to_string()),
+            ("SIGNER_PEERS", &blocks::edge_signer_peers(p, mode.scope())),
+            (
+                "FRESHNESS",
+                &freshness_block(p, blocks::CacheKeys::Public, "through the signer", mode),
+            ),
+            ("TAIL", &fragment_tail(EDGE_PROCESS_NOTES)),
+        ],
+        mode,
+    )
+}
+
+/// Renders what an operator adds to a Squid that already serves other traffic (`--fragment`):
+/// [`FRAGMENT_EDGE_FILE`] (for conf.d) and `signer.conf` (a Squid of its own, as in the whole
+/// layout) for [`Layout::TwoTier`], [`FRAGMENT_FILE`] (for conf.d) for [`Layout::Single`] and
+/// [`Layout::Rewrite`].
+pub fn render_fragment(layout: Layout, params: &SquidConfParams) -> Vec<(String, String)> {
+    match layout {
+        Layout::TwoTier => vec![
+            (FRAGMENT_EDGE_FILE.to_owned(), fragment_edge(params)),
+            ("signer.conf".to_owned(), signer(params)),
+        ],
+        Layout::Single | Layout::Rewrite => {
+            vec![(FRAGMENT_FILE.to_owned(), fragment_single(params, layout))]
+        }
     }
 }
