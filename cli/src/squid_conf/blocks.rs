@@ -165,7 +165,7 @@ fn signer_peer(
     );
     out.push_str(&public_allow(
         p,
-        &format!("cache_peer_access {name} allow {scope}").trim_end(),
+        format!("cache_peer_access {name} allow {scope}").trim_end(),
         Some(scheme),
     ));
     let _ = writeln!(out, "cache_peer_access {name} deny all");

@@ -231,7 +231,7 @@ fn url_rewrite_block(p: &SquidConfParams, command: &str, why: &str, mode: Mode) 
                 "REWRITE_ACCESS",
                 &blocks::public_allow(
                     p,
-                    &format!("url_rewrite_access allow {}", mode.scope()).trim_end(),
+                    format!("url_rewrite_access allow {}", mode.scope()).trim_end(),
                     None,
                 ),
             ),
