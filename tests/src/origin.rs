@@ -3,12 +3,14 @@
 //! by path, and closes the connection.
 //!
 //! - `/fresh…`: `200`, `Cache-Control: max-age=3600` (cachable, fresh for an hour);
-//! - `/old…`: `200`, a `Last-Modified` a year back and no `Cache-Control` (Squid's heuristic);
+//! - `/old…`: `200`, a `Last-Modified` in 2024 and no `Cache-Control` (Squid's heuristic);
+//!   `304` to a request with `If-Modified-Since` (a revalidation);
 //! - `/headers…`: `200`, `Cache-Control: no-store`, the body naming the request's method,
 //!   `X-Forwarded-For` and `Via` (what the Squid in front passed on);
 //! - anything else: `404`.
 //!
-//! Every body also carries a counter, so a cached answer shows as a repeated one.
+//! Every body also ends with ` #N`, N counting the requests this origin answered, so a cached
+//! answer shows as a repeated one.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -122,6 +124,8 @@ fn answer(mut conn: TcpStream, n: usize) {
             "Cache-Control: max-age=3600\r\n",
             format!("fresh {path} #{n}"),
         )
+    } else if path.starts_with("/old") && header("if-modified-since").is_some() {
+        ("304 Not Modified", "", String::new())
     } else if path.starts_with("/old") {
         (
             "200 OK",
@@ -145,9 +149,14 @@ fn answer(mut conn: TcpStream, n: usize) {
     let date = aws_smithy_types::DateTime::from(std::time::SystemTime::now())
         .fmt(aws_smithy_types::date_time::Format::HttpDate)
         .unwrap_or_default();
-    let response = format!(
-        "HTTP/1.1 {status}\r\nDate: {date}\r\n{extra}Content-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
+    // A 304 carries no Content-Length (it would describe the stored body, RFC 9110 8.6).
+    let response = if status.starts_with("304") {
+        format!("HTTP/1.1 {status}\r\nDate: {date}\r\nConnection: close\r\n\r\n")
+    } else {
+        format!(
+            "HTTP/1.1 {status}\r\nDate: {date}\r\n{extra}Content-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+    };
     let _ = conn.write_all(response.as_bytes());
 }

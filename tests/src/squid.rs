@@ -332,6 +332,50 @@ auth = "sigv4"
     )
 }
 
+/// The parameters of a test setup: the defaults for `cfg`, the public Squid on
+/// `127.0.0.1:front_port`, the signer on a free port, the harness's helper binaries reading
+/// `helper_config` (state in `sb/state`), `proxy` as Squid's user when the tests run as root,
+/// and each Squid's files in `sb/edge`, `sb/signer` or `sb/single` (created), with small
+/// caches of `cache_dir_mb`.
+pub fn test_params(
+    sb: &Sandbox,
+    cfg: &s3map::config::Config,
+    helper_config: &std::path::Path,
+    front_port: u16,
+    cache_dir_mb: u32,
+) -> SquidConfParams {
+    let mut p = params_from_config(cfg);
+    p.public_http_listen = vec![format!("127.0.0.1:{front_port}")];
+    p.signer_listen = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let helper = |name: &str| {
+        format!(
+            "{} --config {} --state-dir {}",
+            bin(name).display(),
+            helper_config.display(),
+            sb.path("state").display()
+        )
+    };
+    p.storeid_command = helper("s3squid-storeid");
+    p.rewrite_command = helper("s3squid-rewrite");
+    p.cache_effective_user = is_root().then(|| "proxy".to_owned());
+    for (inst, tag) in [
+        (&mut p.edge, "edge"),
+        (&mut p.signer, "signer"),
+        (&mut p.single, "single"),
+    ] {
+        let d = sb.path(tag);
+        std::fs::create_dir_all(&d).unwrap();
+        inst.pid_filename = d.join("squid.pid");
+        inst.cache_log = d.join("cache.log");
+        inst.access_log = d.join("access.log");
+        inst.cache_dir = d.join("cache");
+        inst.coredump_dir = d.clone();
+        inst.cache_dir_mb = cache_dir_mb;
+        inst.cache_mem_mb = 16;
+    }
+    p
+}
+
 /// Options of a stack.
 pub struct StackOptions {
     /// Credentials given to s3squid-icap (None: no static credentials).
@@ -490,24 +534,11 @@ impl Stack {
         let icap = Icap::start(sb, config.clone(), icap_port, metrics_port, env);
 
         let front_port = free_port();
-        let mut p = params_from_config(&cfg);
-        p.public_http_listen = vec![format!("127.0.0.1:{front_port}")];
-        p.signer_listen = format!("127.0.0.1:{}", free_port()).parse().unwrap();
         let storeid_conf = opts
             .storeid_config
             .clone()
             .unwrap_or_else(|| config.clone());
-        let helper = |name: &str, conf: &std::path::Path| {
-            format!(
-                "{} --config {} --state-dir {}",
-                bin(name).display(),
-                conf.display(),
-                sb.path("state").display()
-            )
-        };
-        p.storeid_command = helper("s3squid-storeid", &storeid_conf);
-        p.rewrite_command = helper("s3squid-rewrite", &storeid_conf);
-        p.cache_effective_user = is_root().then(|| "proxy".to_owned());
+        let mut p = test_params(sb, &cfg, &storeid_conf, front_port, opts.cache_dir_mb);
         if let Some(c) = opts.helper_concurrency {
             p.helper_concurrency = c;
         }
@@ -515,21 +546,6 @@ impl Stack {
             p.s3_tls_options = t
                 .peer_options
                 .replace("CA_FILE", &front.ca_file.display().to_string());
-        }
-        for (inst, tag) in [
-            (&mut p.edge, "edge"),
-            (&mut p.signer, "signer"),
-            (&mut p.single, "single"),
-        ] {
-            let d = sb.path(tag);
-            std::fs::create_dir_all(&d).unwrap();
-            inst.pid_filename = d.join("squid.pid");
-            inst.cache_log = d.join("cache.log");
-            inst.access_log = d.join("access.log");
-            inst.cache_dir = d.join("cache");
-            inst.coredump_dir = d.clone();
-            inst.cache_dir_mb = opts.cache_dir_mb;
-            inst.cache_mem_mb = 16;
         }
         p.edge.workers = opts.edge_workers;
         if opts.edge_workers > 1 {
