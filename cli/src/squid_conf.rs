@@ -304,23 +304,6 @@ impl SquidInstance {
             workers: 1,
         }
     }
-
-    /// The packaged Squid's own paths: the single Squid replaces Debian's default one, so
-    /// its systemd unit and logrotate job keep working.
-    fn debian_default() -> Self {
-        SquidInstance {
-            visible_hostname: "s3squid".to_owned(),
-            pid_filename: PathBuf::from("/run/squid.pid"),
-            cache_log: PathBuf::from("/var/log/squid/cache.log"),
-            access_log: PathBuf::from("/var/log/squid/access.log"),
-            cache_dir: PathBuf::from("/var/spool/squid"),
-            cache_dir_mb: 10_240,
-            cache_mem_mb: 256,
-            maximum_object_size_mb: 4096,
-            coredump_dir: PathBuf::from("/var/spool/squid"),
-            workers: 1,
-        }
-    }
 }
 
 /// Whether a URL host is an IP literal (`dst` ACLs) rather than a name (`dstdomain`).
@@ -435,7 +418,9 @@ pub fn params_from_config(cfg: &Config) -> SquidConfParams {
         cache_effective_user: None,
         edge: SquidInstance::debian("s3edge", "s3squid-edge", 10_240, 256),
         signer: SquidInstance::debian("s3signer", "s3squid-signer", 100, 32),
-        single: SquidInstance::debian_default(),
+        // A Squid of its own beside the packaged one (which keeps its files, and to which
+        // `--fragment` adds s3squid instead).
+        single: SquidInstance::debian("s3single", "s3squid", 10_240, 256),
     }
 }
 

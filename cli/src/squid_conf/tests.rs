@@ -43,6 +43,23 @@ fn committed_samples_are_the_render_of_the_example_config() {
                 layout.as_str()
             );
         }
+        // The fragments (their signer.conf is the whole layout's, above).
+        for (name, text) in render_fragment(layout, &params) {
+            if !name.starts_with("00-") {
+                continue;
+            }
+            let path = root.join("squid-conf/fragment").join(dir).join(&name);
+            let committed = std::fs::read_to_string(&path)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            assert!(
+                committed == text,
+                "{} differs from the render; regenerate it with\n  cargo run -p s3squid -- \
+                 squid-conf --layout {} --fragment --config squid-conf/s3squid.toml --out-dir \
+                 squid-conf/fragment/{dir} (and remove its signer.conf)",
+                path.display(),
+                layout.as_str()
+            );
+        }
     }
 }
 
