@@ -3,18 +3,18 @@
 //! ```text
 //! s3squid check      [--config PATH]
 //! s3squid explain    [--config PATH] [--method METHOD] URL
-//! s3squid squid-conf --layout two-tier|single|rewrite [--config PATH] [--out-dir DIR]
+//! s3squid squid-conf --layout two-tier|single|rewrite|fleet [--config PATH] [--out-dir DIR]
 //!                    [--listen ADDR]... [--signer-listen IP:PORT] [--state-dir DIR]
 //!                    [--storeid-command CMD] [--rewrite-command CMD] [--user USER]
 //!                    [--concurrency N] [--edge-workers N] [--access-log-stdio]
-//!                    [--gnutls-squid]
+//!                    [--gnutls-squid] [--parent IP:PORT]... [--edge-from CIDR]...
 //! s3squid revert     [--config PATH] [--state-dir DIR]
 //! s3squid help [COMMAND] | --help | -h | COMMAND --help
 //! s3squid --version
 //! ```
 //!
 //! Options take their value as the next argument or after `=` (`--config=PATH`), never an
-//! empty one; only `--listen` may be given more than once; `--access-log-stdio` takes no
+//! empty one; only `--listen`, `--parent` and `--edge-from` may be given more than once; `--access-log-stdio` takes no
 //! value. The help texts are in the private `help` module; [`help()`] renders them.
 
 use std::net::SocketAddr;
@@ -199,6 +199,10 @@ struct SquidConfArgs {
     access_log_stdio: bool,
     #[arg(long, help = help::GNUTLS_SQUID)]
     gnutls_squid: bool,
+    #[arg(long, value_name = "IP:PORT", value_parser = signer_addr, help = help::PARENT)]
+    parent: Vec<SocketAddr>,
+    #[arg(long, value_name = "CIDR", value_parser = cidr, help = help::EDGE_FROM)]
+    edge_from: Vec<String>,
 }
 
 /// Layouts as `--layout` values.
@@ -246,6 +250,8 @@ impl From<Sub> for Command {
                     edge_workers: a.edge_workers,
                     access_log_stdio: a.access_log_stdio,
                     gnutls_squid: a.gnutls_squid,
+                    parents: a.parent,
+                    edge_from: a.edge_from,
                 },
             },
         }
@@ -336,6 +342,25 @@ fn signer_addr(s: &str) -> Result<SocketAddr, String> {
         Ok(a) if a.port() == 0 => Err("port 0".to_owned()),
         Ok(a) => Ok(a),
         Err(_) => Err("not IP:PORT".to_owned()),
+    }
+}
+
+/// A `src` ACL value: an IP address, or `IP/PREFIX` with a prefix no longer than the
+/// address.
+fn cidr(s: &str) -> Result<String, String> {
+    let (ip, prefix) = match s.split_once('/') {
+        Some((ip, prefix)) => (ip, Some(prefix)),
+        None => (s, None),
+    };
+    let bits = match ip.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(_)) => 32,
+        Ok(std::net::IpAddr::V6(_)) => 128,
+        Err(_) => return Err("not IP or IP/PREFIX".to_owned()),
+    };
+    match prefix.map(str::parse::<u8>) {
+        None => Ok(s.to_owned()),
+        Some(Ok(n)) if n <= bits => Ok(s.to_owned()),
+        Some(_) => Err(format!("the prefix is not a number from 0 to {bits}")),
     }
 }
 

@@ -228,6 +228,8 @@ fn squid_conf_overrides() {
                 edge_workers: Some(4),
                 access_log_stdio: true,
                 gnutls_squid: false,
+                parents: Vec::new(),
+                edge_from: Vec::new(),
             },
         })
     );
