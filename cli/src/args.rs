@@ -62,6 +62,7 @@ fn topic_of(command: &str) -> Option<Topic> {
 
 /// A parsed command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(clippy::large_enum_variant)] // one per run of the program: its size does not matter
 pub enum Command {
     /// Print the help text of a topic.
     Help(Topic),

@@ -293,15 +293,28 @@ fn fleet_edge(p: &SquidConfParams) -> String {
         FLEET_EDGE_UPSTREAM,
         &[("PARENT_PEERS", &blocks::fleet_parent_peers(p))],
     );
+    fleet_cache(p, &head, &p.edge, "", &upstream)
+}
+
+/// A caching Squid of the fleet (an edge or a parent): its `head` (title and listening),
+/// the rules for clients after `from`, its `upstream` section, and what every caching Squid
+/// stores.
+fn fleet_cache(
+    p: &SquidConfParams,
+    head: &str,
+    instance: &SquidInstance,
+    from: &str,
+    upstream: &str,
+) -> String {
     fill_squid(
         "fleet-cache.conf.in",
         FLEET_CACHE_TEMPLATE,
         p,
         &[
-            ("HEAD", &head),
-            ("INSTANCE", &instance_block(p, &p.edge, "edge")),
-            ("FROM", ""),
-            ("UPSTREAM", &upstream),
+            ("HEAD", head),
+            ("INSTANCE", &instance_block(p, instance, "cache")),
+            ("FROM", from),
+            ("UPSTREAM", upstream),
             ("PUBLIC_REFRESH", &blocks::public_refresh(p)),
         ],
     )
@@ -323,17 +336,12 @@ fn fleet_parent(p: &SquidConfParams, n: usize, parent: &FleetParent) -> String {
         FLEET_PARENT_UPSTREAM,
         &[("SIGNER_PEERS", &blocks::edge_signer_peers(p))],
     );
-    fill_squid(
-        "fleet-cache.conf.in",
-        FLEET_CACHE_TEMPLATE,
+    fleet_cache(
         p,
-        &[
-            ("HEAD", &head),
-            ("INSTANCE", &instance_block(p, &parent.instance, "parent")),
-            ("FROM", &blocks::edges_only(p)),
-            ("UPSTREAM", &upstream),
-            ("PUBLIC_REFRESH", &blocks::public_refresh(p)),
-        ],
+        &head,
+        &parent.instance,
+        &blocks::edges_only(p),
+        &upstream,
     )
 }
 
