@@ -7,7 +7,8 @@
 //!   once more, while the other parent's objects need no new fetch; the edge tries the
 //!   stopped parent for the first 10 of them only (then "Detected DEAD Parent"); once the
 //!   parent is back, the edge takes it back and the parent still has what it had cached;
-//! - with S3 down, every edge still serves what the fleet has cached, from its own cache or
+//! - with the signer down, a miss fails at once (502) and cached objects are served; with S3
+//!   down as well, every edge still serves what the fleet has cached, from its own cache or
 //!   from the parent's.
 //!
 //! The edges' access logs say `CARP` for every request a parent answered, the failed-over
@@ -232,17 +233,42 @@ fn fleet_two_edges_two_carp_parents() {
         );
     }
 
-    // (c) S3 down. Edge 1 has everything; edge 2 has `shared` and `cold`, and gets
-    // `parent_only` (cached by the parents through edge 1 before S3 stopped) from the parents.
+    // (c) The signer down (s3squid-icap stopped), then S3 down as well. Edge 1 has
+    // everything; edge 2 has `shared` and `cold`, and gets `parent_only` (cached by the
+    // parents through edge 1 before) from the parents. A miss fails at once with the signing
+    // Squid's 502 (no peer for a public URL it could not sign), and reaches S3 never.
     let parent_only = stored(&fl, "parent-only", 6);
     served(&fl, 0, &parent_only, "(warming)");
+    let miss = stored(&fl, "miss", 1);
+    fl.icap.stop();
+    let before = fl.s3.requests();
+    for edge in 0..2 {
+        let r = fl.get(edge, &public_path(&miss[0]));
+        assert_eq!(
+            r.status,
+            502,
+            "a miss through edge {} without the signer",
+            edge + 1
+        );
+        served(&fl, edge, &shared, "with the signer down");
+    }
+    assert_eq!(
+        fl.s3.requests(),
+        before,
+        "nothing reached S3 without the signer"
+    );
     fl.s3.stop();
     for edge in 0..2 {
-        served(&fl, edge, &shared, "with S3 down");
-        served(&fl, edge, &cold, "with S3 down");
+        served(&fl, edge, &shared, "with the signer and S3 down");
+        served(&fl, edge, &cold, "with the signer and S3 down");
     }
-    served(&fl, 0, &parent_only, "with S3 down");
-    served(&fl, 1, &parent_only, "with S3 down, from the parents");
+    served(&fl, 0, &parent_only, "with the signer and S3 down");
+    served(
+        &fl,
+        1,
+        &parent_only,
+        "with the signer and S3 down, from the parents",
+    );
     for k in &parent_only {
         assert_eq!(fl.s3.count("GetObject", k), 1, "{k}");
     }
