@@ -7,18 +7,27 @@
 //!   once more, while the other parent's objects need no new fetch; the edge tries the
 //!   stopped parent for the first 10 of them only (then "Detected DEAD Parent"); once the
 //!   parent is back, the edge takes it back and the parent still has what it had cached;
-//! - with the signer down, a miss fails at once (502) and cached objects are served; with S3
-//!   down as well, every edge still serves what the fleet has cached, from its own cache or
-//!   from the parent's.
+//! - while S3 hangs, a miss waits for one parent only, and a stale copy is served by its
+//!   parent;
+//! - with the signer down, a miss fails (502) and cached objects are served; with S3 down as
+//!   well, every edge still serves what the fleet has cached, from its own cache or from the
+//!   parent's.
 //!
 //! The edges' access logs say `CARP` for every request a parent answered, the failed-over
 //! ones included, and `%<a` is 127.0.0.1 for both parents: which parent served a request is
 //! read from the parents' own access logs.
 
-use s3squid_e2e::squid::{Access, Fleet};
+use std::time::Duration;
+
+use s3squid_e2e::hang::Hang;
+use s3squid_e2e::http;
+use s3squid_e2e::squid::{Access, Fleet, PUBLIC_HOST};
 use s3squid_e2e::{wait_until, Sandbox};
 
 use crate::{body_of, public_path};
+
+/// An object that is stale soon after it is cached.
+const STALE: &str = "fleet/stale.jpg";
 
 /// Failed connections after which Squid marks a parent down (`connect-fail-limit`, Squid's
 /// default: the sample does not set it).
@@ -51,7 +60,7 @@ fn served(fl: &Fleet, edge: usize, keys: &[String], when: &str) {
 fn seen_by_parents(fl: &Fleet, n: usize, key: &str) -> Vec<Vec<Access>> {
     let path = public_path(key);
     wait_until(10, &format!("{n} requests in the parents' logs"), || {
-        fl.parents.iter().map(|p| p.access().len()).sum::<usize>() >= n
+        parent_requests(fl) >= n
     });
     fl.parents
         .iter()
@@ -110,6 +119,15 @@ fn fleet_two_edges_two_carp_parents() {
     // fleet, and each through one parent, which saw edge 1's miss and then edge 2's (a hit
     // there); the second round is all hits at the edges.
     let shared = stored(&fl, "shared", 12);
+    // Also one object that goes stale at once (modified 2 s before it is cached:
+    // docs/design.md#fact-8), through edge 1, for (c).
+    fl.s3
+        .put_recent("photos", STALE, &body_of(STALE), Duration::from_secs(2));
+    served(&fl, 0, &[STALE.to_owned()], "(warming)");
+    let stale_owner = owner(&seen_by_parents(&fl, 1, STALE), STALE);
+    // How many requests the parents have had so far, in all (their logs have them once
+    // seen_by_parents has waited for this many).
+    let mut logged = 1;
     for round in 1..=2 {
         for edge in 0..2 {
             served(&fl, edge, &shared, &format!("(round {round})"));
@@ -122,7 +140,7 @@ fn fleet_two_edges_two_carp_parents() {
             1,
             "{k}: one GetObject for the fleet"
         );
-        let logs = seen_by_parents(&fl, 2 * shared.len(), k);
+        let logs = seen_by_parents(&fl, logged + 2 * shared.len(), k);
         let o = owner(&logs, k);
         let got = actions(&logs[o]);
         assert_eq!(got.len(), 2, "{k}: {got:?}");
@@ -138,16 +156,16 @@ fn fleet_two_edges_two_carp_parents() {
         "CARP spreads the objects over both parents: {owners:?}"
     );
     eprintln!("fleet: shared objects by parent (from 0): {owners:?}");
+    logged += 2 * shared.len();
 
     // (b) Objects in the parents and edge 1 only (`cold`), or also kept for later (`kept`);
     // then parent 1 stops and edge 2 asks for `cold`.
-    let before = parent_requests(&fl);
     let cold = stored(&fl, "cold", 30);
     let kept = stored(&fl, "kept", 8);
     served(&fl, 0, &cold, "(warming)");
     served(&fl, 0, &kept, "(warming)");
-    let settled = before + cold.len() + kept.len();
-    let owner_of = |k: &String| owner(&seen_by_parents(&fl, settled, k), k);
+    logged += cold.len() + kept.len();
+    let owner_of = |k: &String| owner(&seen_by_parents(&fl, logged, k), k);
     let cold_owners: Vec<usize> = cold.iter().map(owner_of).collect();
     let kept_owners: Vec<usize> = kept.iter().map(owner_of).collect();
     let stopped: Vec<&String> = cold
@@ -163,9 +181,9 @@ fn fleet_two_edges_two_carp_parents() {
 
     fl.stop_parent(0);
     served(&fl, 1, &cold, "with parent 1 stopped");
-    let settled = settled + cold.len();
+    logged += cold.len();
     for (k, &o) in cold.iter().zip(&cold_owners) {
-        let logs = seen_by_parents(&fl, settled, k);
+        let logs = seen_by_parents(&fl, logged, k);
         let (gets, on_2) = (fl.s3.count("GetObject", k), actions(&logs[1]));
         if o == 0 {
             // Parent 2 fetched it (a miss there), once more from S3.
@@ -218,11 +236,13 @@ fn fleet_two_edges_two_carp_parents() {
         "fleet: edge 2 took parent 1 back {:?} after it accepted again ({n} misses)",
         back.elapsed()
     );
+    // (Each of those misses reached one parent, as S3's 404.)
+    logged += n;
     // `kept` through edge 2: each from its own parent, a hit there, nothing from S3.
-    let before = parent_requests(&fl);
     served(&fl, 1, &kept, "after parent 1 came back");
+    logged += kept.len();
     for (k, &o) in kept.iter().zip(&kept_owners) {
-        let logs = seen_by_parents(&fl, before + kept.len(), k);
+        let logs = seen_by_parents(&fl, logged, k);
         assert_eq!(fl.s3.count("GetObject", k), 1, "{k}");
         let last = logs[o].last().unwrap();
         assert!(
@@ -233,17 +253,56 @@ fn fleet_two_edges_two_carp_parents() {
         );
     }
 
-    // (c) The signer down (s3squid-icap stopped), then S3 down as well. Edge 1 has
-    // everything; edge 2 has `shared` and `cold`, and gets `parent_only` (cached by the
-    // parents through edge 1 before) from the parents. A miss fails at once with the signing
-    // Squid's 502 (no peer for a public URL it could not sign), and reaches S3 never.
+    // Cached by the parents through edge 1 only, for (d).
     let parent_only = stored(&fl, "parent-only", 6);
     served(&fl, 0, &parent_only, "(warming)");
-    let miss = stored(&fl, "miss", 1);
+    logged += parent_only.len();
+
+    // (c) S3 hangs. At once through edge 1: a miss, and the stale object, which edge 1 and
+    // its parent both have. The miss ends in a 5xx after the signing Squid's read_timeout,
+    // and edge 1 does not send it on to the other parent (forward_timeout 5 seconds; without
+    // it, the other parent waited the same again). The stale object's parent serves its copy
+    // (TCP_REFRESH_FAIL_OLD there), and edge 1 passes it on. S3 saw one connection each.
+    let miss = stored(&fl, "miss", 2);
+    fl.s3.stop();
+    let hang = Hang::start(fl.s3.port);
+    let port = fl.edges[0].port;
+    let [hung, refreshed] = std::thread::scope(|s| {
+        [&miss[0], STALE]
+            .map(|k| s.spawn(move || http::get(port, PUBLIC_HOST, &public_path(k))))
+            .map(|h| h.join().unwrap())
+    });
+    assert!(
+        hung.status >= 500,
+        "the miss while S3 hangs: {}",
+        hung.status
+    );
+    assert_eq!((refreshed.status, refreshed.body), (200, body_of(STALE)));
+    assert_eq!(
+        hang.accepted(),
+        2,
+        "one S3 connection for the miss, one for the refresh"
+    );
+    logged += 2;
+    let logs = seen_by_parents(&fl, logged, &miss[0]);
+    let _ = owner(&logs, &miss[0]);
+    let stale_log = &seen_by_parents(&fl, logged, STALE)[stale_owner];
+    assert_eq!(
+        stale_log.last().map(|a| a.action.as_str()),
+        Some("TCP_REFRESH_FAIL_OLD"),
+        "{stale_log:#?}"
+    );
+    drop(hang);
+    fl.s3.restart();
+
+    // (d) The signer down (s3squid-icap stopped), then S3 down as well. Edge 1 has
+    // everything; edge 2 has `shared` and `cold`, and gets `parent_only` from the parents. A
+    // miss fails with the signing Squid's 502 (no peer for a public URL it could not sign),
+    // and reaches S3 never.
     fl.icap.stop();
     let before = fl.s3.requests();
     for edge in 0..2 {
-        let r = fl.get(edge, &public_path(&miss[0]));
+        let r = fl.get(edge, &public_path(&miss[1]));
         assert_eq!(
             r.status,
             502,
