@@ -77,15 +77,14 @@ or IP:PORT; repeat it for several. Replaces the default, each
 port of the routes' http public hosts on all interfaces";
 
 pub const SIGNER_LISTEN: &str = "\
-Where the signing Squid listens, and the edge sends its misses
-(default 127.0.0.1:3129)";
+Where the signing Squid listens, and the edge (fleet: the
+parents) sends its misses (default 127.0.0.1:3129)";
 
 pub const STATE_DIR: &str = "\
 Each Squid's PID file, logs, cache_dir and coredump_dir under
 DIR/edge, DIR/signer, DIR/parent-N (fleet) or DIR/single (also
-for rewrite), created
-if missing, with a demo-sized cache: at most 256 MB on disk and
-64 MB in memory";
+for rewrite), created if missing, with a demo-sized cache: at
+most 256 MB on disk and 64 MB in memory";
 
 pub const STOREID_COMMAND: &str = "\
 store_id_program command line (default
@@ -110,15 +109,15 @@ which does not check S3's certificate: a warning says so in the file.
 The default is for squid-openssl";
 
 pub const PARENT: &str = "\
-A parent cache of the fleet layout: where it listens for the edges;
-repeat it for each, in the same order for every edge (default
+A parent cache of the fleet layout: where it listens for the
+edges; repeat it for each, in the same order every time (default
 127.0.0.1:3131 and 127.0.0.1:3132). Its files go in DIR/parent-N
 with --state-dir";
 
 pub const EDGE_FROM: &str = "\
-An address (IP) or network (IP/PREFIX) of the fleet's edges, which
-the parents accept requests from; repeatable (default 127.0.0.1
-and ::1)";
+An address (IP) or network (IP/PREFIX) of the fleet's edges,
+which the parents accept requests from; repeatable (default
+127.0.0.1 and ::1)";
 
 pub const EDGE_WORKERS: &str = "\
 SMP workers of the edge Squid (two-tier), 1 to 64 (default 1). With 2
