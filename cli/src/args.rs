@@ -3,18 +3,18 @@
 //! ```text
 //! s3squid check      [--config PATH]
 //! s3squid explain    [--config PATH] [--method METHOD] URL
-//! s3squid squid-conf --layout two-tier|single|rewrite [--config PATH] [--out-dir DIR]
+//! s3squid squid-conf --layout two-tier|single|rewrite|fleet [--config PATH] [--out-dir DIR]
 //!                    [--listen ADDR]... [--signer-listen IP:PORT] [--state-dir DIR]
 //!                    [--storeid-command CMD] [--rewrite-command CMD] [--user USER]
 //!                    [--concurrency N] [--edge-workers N] [--access-log-stdio]
-//!                    [--gnutls-squid] [--fragment]
+//!                    [--gnutls-squid] [--fragment] [--parent IP:PORT]... [--edge-from CIDR]...
 //! s3squid revert     [--config PATH] [--state-dir DIR]
 //! s3squid help [COMMAND] | --help | -h | COMMAND --help
 //! s3squid --version
 //! ```
 //!
 //! Options take their value as the next argument or after `=` (`--config=PATH`), never an
-//! empty one; only `--listen` may be given more than once; `--access-log-stdio` takes no
+//! empty one; only `--listen`, `--parent` and `--edge-from` may be given more than once; `--access-log-stdio` takes no
 //! value. The help texts are in the private `help` module; [`help()`] renders them.
 
 use std::net::SocketAddr;
@@ -62,6 +62,7 @@ fn topic_of(command: &str) -> Option<Topic> {
 
 /// A parsed command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(clippy::large_enum_variant)] // one per run of the program: its size does not matter
 pub enum Command {
     /// Print the help text of a topic.
     Help(Topic),
@@ -204,6 +205,10 @@ struct SquidConfArgs {
     gnutls_squid: bool,
     #[arg(long, help = help::FRAGMENT)]
     fragment: bool,
+    #[arg(long, value_name = "IP:PORT", value_parser = signer_addr, help = help::PARENT)]
+    parent: Vec<SocketAddr>,
+    #[arg(long, value_name = "CIDR", value_parser = cidr, help = help::EDGE_FROM)]
+    edge_from: Vec<String>,
 }
 
 /// Layouts as `--layout` values.
@@ -252,6 +257,8 @@ impl From<Sub> for Command {
                     edge_workers: a.edge_workers,
                     access_log_stdio: a.access_log_stdio,
                     gnutls_squid: a.gnutls_squid,
+                    parents: a.parent,
+                    edge_from: a.edge_from,
                 },
             },
         }
@@ -264,7 +271,19 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
     // The command the line names, if any: the topic of its help and of its errors.
     let named = args.first().and_then(|c| topic_of(c));
     match Cli::try_parse_from(argv) {
-        Ok(cli) => Ok(cli.command.into()),
+        Ok(cli) => match cli.command.into() {
+            Command::SquidConf {
+                layout: Layout::Fleet,
+                fragment: true,
+                ..
+            } => Err(UsageError {
+                message: "--fragment has no fleet form: add the two-tier fragment to each \
+                          existing Squid, or run the fleet's own Squids (docs/fleet.md)"
+                    .to_owned(),
+                topic: Topic::SquidConf,
+            }),
+            command => Ok(command),
+        },
         Err(e) => match e.kind() {
             ErrorKind::DisplayVersion => Ok(Command::Version),
             ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand | ErrorKind::MissingSubcommand => {
@@ -342,6 +361,25 @@ fn signer_addr(s: &str) -> Result<SocketAddr, String> {
         Ok(a) if a.port() == 0 => Err("port 0".to_owned()),
         Ok(a) => Ok(a),
         Err(_) => Err("not IP:PORT".to_owned()),
+    }
+}
+
+/// A `src` ACL value: an IP address, or `IP/PREFIX` with a prefix no longer than the
+/// address.
+fn cidr(s: &str) -> Result<String, String> {
+    let (ip, prefix) = match s.split_once('/') {
+        Some((ip, prefix)) => (ip, Some(prefix)),
+        None => (s, None),
+    };
+    let bits = match ip.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(_)) => 32,
+        Ok(std::net::IpAddr::V6(_)) => 128,
+        Err(_) => return Err("not IP or IP/PREFIX".to_owned()),
+    };
+    match prefix.map(str::parse::<u8>) {
+        None => Ok(s.to_owned()),
+        Some(Ok(n)) if n <= bits => Ok(s.to_owned()),
+        Some(_) => Err(format!("the prefix is not a number from 0 to {bits}")),
     }
 }
 

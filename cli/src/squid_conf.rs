@@ -7,6 +7,9 @@
 //! - [`Layout::Single`] → `squid.conf` (one Squid with s3squid-icap and s3squid-storeid);
 //! - [`Layout::Rewrite`] → `squid.conf` (one Squid with s3squid-rewrite and
 //!   s3squid-storeid, no ICAP service: for `auth = "none"` routes only).
+//! - [`Layout::Fleet`] → `edge.conf` (the same file on every edge host: the parents as a
+//!   CARP array), `parent-N.conf` (one per [`SquidConfParams::parents`]: a caching Squid
+//!   for the edges whose misses go to the signing Squid) and `signer.conf`.
 //!
 //! The signing Squid and the single Squid also run s3squid-rewrite when
 //! [`SquidConfParams::rewrite_beside_icap`] is set (by default: when a route has
@@ -51,31 +54,42 @@ pub enum Layout {
     /// `auth = "none"` routes only: `sigv4` routes are never signed there and fail with a
     /// 5xx. It uses [`SquidConfParams::single`]'s files.
     Rewrite,
+    /// Several edges (one `edge.conf`) in front of [`SquidConfParams::parents`], caching
+    /// Squids among which the edges spread the objects by CARP, whose misses go to a
+    /// signing Squid.
+    Fleet,
 }
 
 impl Layout {
     /// Every layout, in the order help texts list them.
-    pub const ALL: [Layout; 3] = [Layout::TwoTier, Layout::Single, Layout::Rewrite];
+    pub const ALL: [Layout; 4] = [
+        Layout::TwoTier,
+        Layout::Single,
+        Layout::Rewrite,
+        Layout::Fleet,
+    ];
 
-    /// Parses `two-tier`, `single` or `rewrite`.
+    /// Parses `two-tier`, `single`, `rewrite` or `fleet`.
     pub fn parse(s: &str) -> Option<Layout> {
         Layout::ALL.into_iter().find(|l| l.as_str() == s)
     }
 
-    /// `two-tier`, `single` or `rewrite`.
+    /// `two-tier`, `single`, `rewrite` or `fleet`.
     pub fn as_str(self) -> &'static str {
         match self {
             Layout::TwoTier => "two-tier",
             Layout::Single => "single",
             Layout::Rewrite => "rewrite",
+            Layout::Fleet => "fleet",
         }
     }
 
     /// The Squids of the layout, as `(directory name, role)`: the name is the one
-    /// [`Overrides::state_dir`] uses.
+    /// [`Overrides::state_dir`] uses. The fleet's parents, as many as
+    /// [`SquidConfParams::parents`], are not listed: their directories are `parent-N`.
     pub fn instances(self) -> &'static [(&'static str, Role)] {
         match self {
-            Layout::TwoTier => &[("edge", Role::Edge), ("signer", Role::Signer)],
+            Layout::TwoTier | Layout::Fleet => &[("edge", Role::Edge), ("signer", Role::Signer)],
             Layout::Single | Layout::Rewrite => &[("single", Role::Single)],
         }
     }
@@ -190,6 +204,38 @@ pub struct SquidInstance {
     pub workers: u32,
 }
 
+/// One parent cache of the fleet layout ([`Layout::Fleet`]): `parent-N.conf`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FleetParent {
+    /// Where it listens for the edges (`http_port IP:PORT accel vhost`); the edges'
+    /// `cache_peer … carp` for it.
+    pub listen: SocketAddr,
+    /// Its name and files (`visible_hostname s3squid-parent-N`: each parent has its own, so
+    /// the `X-Cache` and `Via` headers a client gets say which one answered).
+    pub instance: SquidInstance,
+}
+
+/// The fleet's parents on `listen`, in that order, with Debian-style files of their own
+/// (`/run/squid-s3parentN.pid`, …), so that several can run on one host as well.
+pub fn fleet_parents(listen: &[SocketAddr]) -> Vec<FleetParent> {
+    listen
+        .iter()
+        .enumerate()
+        .map(|(i, &listen)| {
+            let n = i + 1;
+            FleetParent {
+                listen,
+                instance: SquidInstance::debian(
+                    &format!("s3parent{n}"),
+                    &format!("s3squid-parent-{n}"),
+                    10_240,
+                    256,
+                ),
+            }
+        })
+        .collect()
+}
+
 /// Everything site-specific in the rendered squid.conf files.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SquidConfParams {
@@ -248,6 +294,13 @@ pub struct SquidConfParams {
     pub signer: SquidInstance,
     /// The single Squid.
     pub single: SquidInstance,
+    /// The fleet layout's parent caches, in the order the edges list them (default
+    /// [`DEFAULT_FLEET_PARENTS`]; `--parent`). Every edge must list the same parents in the
+    /// same order: CARP's choice of a parent depends on both.
+    pub parents: Vec<FleetParent>,
+    /// `src` values the fleet's parents accept requests from: the edges' addresses or
+    /// networks (default loopback; `--edge-from`).
+    pub edge_sources: Vec<String>,
 }
 
 /// Default `store_id_program` command line.
@@ -261,6 +314,11 @@ pub const DEFAULT_HELPER_CONCURRENCY: u32 = 8;
 /// Default socket of the signing Squid.
 pub const DEFAULT_SIGNER_LISTEN: SocketAddr =
     SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 3129);
+/// Default parents of the fleet layout: two on loopback, so that the sample runs on one host.
+pub const DEFAULT_FLEET_PARENTS: [SocketAddr; 2] = [
+    SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 3131),
+    SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 3132),
+];
 /// `connect-timeout=` of each S3 `cache_peer`, seconds (Squid's default, `peer_connect_timeout`,
 /// is 30). Explained in `cli/templates/s3-peers.conf.in`.
 pub const S3_PEER_CONNECT_TIMEOUT_SECS: u32 = 5;
@@ -421,6 +479,8 @@ pub fn params_from_config(cfg: &Config) -> SquidConfParams {
         // A Squid of its own beside the packaged one (which keeps its files, and to which
         // `--fragment` adds s3squid instead).
         single: SquidInstance::debian("s3single", "s3squid", 10_240, 256),
+        parents: fleet_parents(&DEFAULT_FLEET_PARENTS),
+        edge_sources: vec!["127.0.0.1".to_owned(), "::1".to_owned()],
     }
 }
 

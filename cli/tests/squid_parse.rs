@@ -104,6 +104,10 @@ fn squid_parses_every_rendered_file_without_complaint() {
         p.edge = instance_in(&dir, "edge");
         p.signer = instance_in(&dir, "signer");
         p.single = instance_in(&dir, "single");
+        for (i, parent) in p.parents.iter_mut().enumerate() {
+            parent.listen = format!("127.0.0.1:{}", 13131 + i).parse().unwrap();
+            parent.instance = instance_in(&dir, &format!("parent-{}", i + 1));
+        }
         if !https {
             p.public_hosts
                 .retain(|h| h.scheme == s3map::url::Scheme::Http);
@@ -231,10 +235,11 @@ fn parse_every_layout(dir: &Path, tag: &str, base: &SquidConfParams) {
             let path = dir.join(&name);
             std::fs::write(&path, &text).expect("write a rendered file");
             let runs_rewriter = text.contains("\nurl_rewrite_program ");
+            // The caching Squids of two-tier and fleet (edges, parents) run no callout.
+            let caches = name.ends_with("edge.conf") || name.contains("-parent-");
             assert_eq!(
                 runs_rewriter,
-                layout == Layout::Rewrite
-                    || (p.rewrite_beside_icap && !name.ends_with("edge.conf")),
+                layout == Layout::Rewrite || (p.rewrite_beside_icap && !caches),
                 "{name}"
             );
             let log = parse_complaints(&name, &path, &[]);

@@ -363,17 +363,60 @@ pub fn test_params(
         (&mut p.signer, "signer"),
         (&mut p.single, "single"),
     ] {
-        let d = sb.path(tag);
-        std::fs::create_dir_all(&d).unwrap();
-        inst.pid_filename = d.join("squid.pid");
-        inst.cache_log = d.join("cache.log");
-        inst.access_log = d.join("access.log");
-        inst.cache_dir = d.join("cache");
-        inst.coredump_dir = d.clone();
-        inst.cache_dir_mb = cache_dir_mb;
-        inst.cache_mem_mb = 16;
+        in_sandbox(sb, inst, tag, cache_dir_mb);
     }
     p
+}
+
+/// Writes the s3squid config of a test stack ([`config_text`], with `extra_routes`) on free
+/// ports and starts s3squid-icap with it and `env`: the service, the config's path and the
+/// loaded config.
+fn start_icap(
+    sb: &Sandbox,
+    s3: &S3,
+    extra_routes: &str,
+    env: Vec<(String, String)>,
+) -> (Icap, PathBuf, s3map::config::Config) {
+    let icap_port = free_port();
+    let config = sb.path("s3squid.toml");
+    let metrics_port = free_port();
+    std::fs::write(
+        &config,
+        config_text(icap_port, metrics_port, s3, extra_routes),
+    )
+    .unwrap();
+    let cfg = s3squid_startup::load(&config).unwrap();
+    let icap = Icap::start(sb, config.clone(), icap_port, metrics_port, env);
+    (icap, config, cfg)
+}
+
+/// The text of the rendered file `name`.
+fn file_text(files: &[(String, String)], name: &str) -> String {
+    files
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, t)| t.clone())
+        .unwrap_or_else(|| panic!("no {name} rendered"))
+}
+
+/// Starts the signing Squid of rendered `files` (two-tier, fleet).
+fn start_signer(sb: &Sandbox, files: &[(String, String)], p: &SquidConfParams) -> Squid {
+    let text = file_text(files, "signer.conf");
+    Squid::start(sb, "signer", &text, p.signer_listen.port(), &p.signer)
+}
+
+/// Puts a Squid's PID file, logs, cache and core dumps in the sandbox directory `tag`, with
+/// a `cache_dir` of `cache_dir_mb` and 16 MB of `cache_mem`.
+fn in_sandbox(sb: &Sandbox, inst: &mut SquidInstance, tag: &str, cache_dir_mb: u32) {
+    let d = sb.path(tag);
+    std::fs::create_dir_all(&d).unwrap();
+    inst.pid_filename = d.join("squid.pid");
+    inst.cache_log = d.join("cache.log");
+    inst.access_log = d.join("access.log");
+    inst.cache_dir = d.join("cache");
+    inst.coredump_dir = d.clone();
+    inst.cache_dir_mb = cache_dir_mb;
+    inst.cache_mem_mb = 16;
 }
 
 /// Options of a stack.
@@ -517,21 +560,12 @@ impl Stack {
             "S3_WRONG_NAME_PORT",
             &tls_wrong_name.as_ref().map_or(0, |t| t.port).to_string(),
         );
-        let icap_port = free_port();
-        let config = sb.path("s3squid.toml");
-        let metrics_port = free_port();
-        std::fs::write(
-            &config,
-            config_text(icap_port, metrics_port, &s3, &extra_routes),
-        )
-        .unwrap();
-        let cfg = s3squid_startup::load(&config).unwrap();
         let mut env = opts
             .creds
             .map(|(a, k)| static_creds(a, k))
             .unwrap_or_default();
         env.extend(opts.icap_env.iter().cloned());
-        let icap = Icap::start(sb, config.clone(), icap_port, metrics_port, env);
+        let (icap, config, cfg) = start_icap(sb, &s3, &extra_routes, env);
 
         let front_port = free_port();
         let storeid_conf = opts
@@ -567,22 +601,10 @@ impl Stack {
                 text.push_str(&format!("hosts_file {}\n", hosts.display()));
             }
         }
-        let text = |name: &str| {
-            files
-                .iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, t)| t.clone())
-                .unwrap()
-        };
+        let text = |name: &str| file_text(&files, name);
         let (front, signer) = match layout {
             Layout::TwoTier => {
-                let signer = Squid::start(
-                    sb,
-                    "signer",
-                    &text("signer.conf"),
-                    p.signer_listen.port(),
-                    &p.signer,
-                );
+                let signer = start_signer(sb, &files, &p);
                 let edge = Squid::start(sb, "edge", &text("edge.conf"), front_port, &p.edge);
                 (edge, Some(signer))
             }
@@ -590,6 +612,7 @@ impl Stack {
                 Squid::start(sb, "single", &text("squid.conf"), front_port, &p.single),
                 None,
             ),
+            Layout::Fleet => panic!("a fleet has several edges: start it with Fleet::start"),
         };
         Stack {
             front,
@@ -613,5 +636,103 @@ impl Stack {
     /// HEAD likewise.
     pub fn head(&self, path: &str) -> crate::http::Response {
         crate::http::head(self.front.port, PUBLIC_HOST, path)
+    }
+}
+
+/// The fleet layout ([`Layout::Fleet`]) on loopback: edges, each with a public port of its
+/// own, in front of parents the edges choose among by CARP, then one signing Squid,
+/// s3squid-icap (static credentials) and s3s-fs. Every Squid runs the rendered sample with
+/// only ports and paths changed: each edge's file is the same but for its `http_port` and its
+/// own files.
+pub struct Fleet {
+    /// The edges, `edge-1` …, in the order of [`Fleet::get`]'s index.
+    pub edges: Vec<Squid>,
+    /// The parents, `parent-1` …, in the order the edges list them.
+    pub parents: Vec<Squid>,
+    /// The signing Squid.
+    pub signer: Squid,
+    /// s3squid-icap.
+    pub icap: Icap,
+    /// s3s-fs.
+    pub s3: S3,
+    /// The parameters the parents and the signing Squid were rendered with (the edges'
+    /// differ in `public_http_listen` and `edge`).
+    pub params: SquidConfParams,
+    /// Each parent's rendered file, to start it again.
+    parent_confs: Vec<String>,
+}
+
+impl Fleet {
+    /// Starts s3s-fs, s3squid-icap, the signing Squid, `parents` parents and `edges` edges,
+    /// in that order (a Squid counts a parent that refused its first probe as down).
+    pub fn start(sb: &Sandbox, edges: usize, parents: usize) -> Fleet {
+        let s3 = S3::start(sb);
+        s3.bucket("photos");
+        let (icap, _, cfg) = start_icap(sb, &s3, "", static_creds(ACCESS_KEY, SECRET_KEY));
+        let mut p = params_from_config(&cfg);
+        p.signer_listen = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        let listen: Vec<std::net::SocketAddr> = (0..parents)
+            .map(|_| format!("127.0.0.1:{}", free_port()).parse().unwrap())
+            .collect();
+        p.parents = s3squid::squid_conf::fleet_parents(&listen);
+        p.cache_effective_user = is_root().then(|| "proxy".to_owned());
+        in_sandbox(sb, &mut p.signer, "signer", 100);
+        for (i, parent) in p.parents.iter_mut().enumerate() {
+            in_sandbox(sb, &mut parent.instance, &format!("parent-{}", i + 1), 100);
+        }
+        let files = render(Layout::Fleet, &p);
+        let text = |name: &str| file_text(&files, name);
+        let signer = start_signer(sb, &files, &p);
+        let parent_confs: Vec<String> = (1..=parents)
+            .map(|n| text(&format!("parent-{n}.conf")))
+            .collect();
+        let parent_squids = p
+            .parents
+            .iter()
+            .zip(&parent_confs)
+            .enumerate()
+            .map(|(i, (parent, conf))| {
+                let name = format!("parent-{}", i + 1);
+                Squid::start(sb, &name, conf, parent.listen.port(), &parent.instance)
+            })
+            .collect();
+        let edge_squids = (1..=edges)
+            .map(|n| {
+                let name = format!("edge-{n}");
+                let port = free_port();
+                let mut e = p.clone();
+                e.public_http_listen = vec![format!("127.0.0.1:{port}")];
+                in_sandbox(sb, &mut e.edge, &name, 100);
+                let text = render(Layout::Fleet, &e).remove(0).1;
+                Squid::start(sb, &name, &text, port, &e.edge)
+            })
+            .collect();
+        Fleet {
+            edges: edge_squids,
+            parents: parent_squids,
+            signer,
+            icap,
+            s3,
+            params: p,
+            parent_confs,
+        }
+    }
+
+    /// GET `path` (raw, already percent-encoded) on the public host through edge `i` (from 0).
+    pub fn get(&self, i: usize, path: &str) -> crate::http::Response {
+        crate::http::get(self.edges[i].port, PUBLIC_HOST, path)
+    }
+
+    /// Stops parent `i` (from 0), by PID.
+    pub fn stop_parent(&mut self, i: usize) {
+        self.parents[i].proc.stop(Duration::from_secs(5));
+    }
+
+    /// Starts parent `i` (from 0) again on its port and files (its cache_dir kept).
+    pub fn restart_parent(&mut self, sb: &Sandbox, i: usize) {
+        self.stop_parent(i);
+        let (name, port) = (self.parents[i].name.clone(), self.parents[i].port);
+        let inst = &self.params.parents[i].instance;
+        self.parents[i] = Squid::start(sb, &name, &self.parent_confs[i], port, inst);
     }
 }

@@ -10,7 +10,7 @@ pub const MAIN_ABOUT: &str =
 pub const MAIN_USAGE: &str = "\
 s3squid check      [--config PATH]
        s3squid explain    [--config PATH] [--method METHOD] URL
-       s3squid squid-conf --layout two-tier|single|rewrite [--config PATH] [--out-dir DIR]
+       s3squid squid-conf --layout two-tier|single|rewrite|fleet [--config PATH] [--out-dir DIR]
                           [OPTIONS]
        s3squid revert     [--config PATH] [--state-dir DIR]
        s3squid help [COMMAND]";
@@ -55,7 +55,10 @@ Renders the squid.conf files for the routes of the configuration file:
   single    squid.conf (one Squid with s3squid-icap and s3squid-storeid);
   rewrite   squid.conf (one Squid with s3squid-rewrite and s3squid-storeid, no ICAP
             service) - for auth = \"none\" routes only: nothing signs there, so requests
-            under sigv4 routes fail with a 502.
+            under sigv4 routes fail with a 502;
+  fleet     edge.conf (the same file on every edge host: the parents below as a CARP
+            array), parent-1.conf ... parent-N.conf (caching Squids for the edges,
+            one per --parent, whose misses go to the signing Squid) and signer.conf.
 
 When a route has auth = \"none\", signer.conf and single's squid.conf run s3squid-rewrite
 too, so that route keeps working while s3squid-icap is down.
@@ -69,7 +72,7 @@ With --fragment, the files are what to add to a Squid that already serves other 
 The other options change what is written, so that a script can render a setup that runs
 as it is (paths must not contain whitespace).";
 
-pub const LAYOUT: &str = "Which files: two-tier, single or rewrite (required)";
+pub const LAYOUT: &str = "Which files: two-tier, single, rewrite or fleet (required)";
 
 pub const LISTEN: &str = "\
 An http_port of the public Squid (edge, single, rewrite): PORT
@@ -77,14 +80,14 @@ or IP:PORT; repeat it for several. Replaces the default, each
 port of the routes' http public hosts on all interfaces";
 
 pub const SIGNER_LISTEN: &str = "\
-Where the signing Squid listens, and the edge sends its misses
-(default 127.0.0.1:3129)";
+Where the signing Squid listens, and the edge (fleet: the
+parents) sends its misses (default 127.0.0.1:3129)";
 
 pub const STATE_DIR: &str = "\
 Each Squid's PID file, logs, cache_dir and coredump_dir under
-DIR/edge, DIR/signer or DIR/single (also for rewrite), created
-if missing, with a demo-sized cache: at most 256 MB on disk and
-64 MB in memory";
+DIR/edge, DIR/signer, DIR/parent-N (fleet) or DIR/single (also
+for rewrite), created if missing, with a demo-sized cache: at
+most 256 MB on disk and 64 MB in memory";
 
 pub const STOREID_COMMAND: &str = "\
 store_id_program command line (default
@@ -113,6 +116,17 @@ Render what to add to a Squid that already serves other traffic (a file for
 /etc/squid/conf.d/): its own port(s), every rule scoped to them, nothing that
 changes other traffic. two-tier: 00-s3squid-edge.conf plus signer.conf (a
 Squid of its own); single and rewrite: 00-s3squid.conf";
+
+pub const PARENT: &str = "\
+A parent cache of the fleet layout: where it listens for the
+edges; repeat it for each, in the same order every time (default
+127.0.0.1:3131 and 127.0.0.1:3132). Its files go in DIR/parent-N
+with --state-dir";
+
+pub const EDGE_FROM: &str = "\
+An address (IP) or network (IP/PREFIX) of the fleet's edges,
+which the parents accept requests from; repeatable (default
+127.0.0.1 and ::1)";
 
 pub const EDGE_WORKERS: &str = "\
 SMP workers of the edge Squid (two-tier), 1 to 64 (default 1). With 2

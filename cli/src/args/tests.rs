@@ -231,6 +231,8 @@ fn squid_conf_overrides() {
                 edge_workers: Some(4),
                 access_log_stdio: true,
                 gnutls_squid: false,
+                parents: Vec::new(),
+                edge_from: Vec::new(),
             },
         })
     );
@@ -309,4 +311,59 @@ fn revert_arguments() {
         })
     );
     assert!(parse(&args("revert extra")).is_err());
+}
+
+#[test]
+fn fleet_parents_and_edge_sources() {
+    match parse(&args(
+        "squid-conf --layout fleet --parent 10.0.1.1:3128 --parent=[::1]:3131 \
+         --edge-from 10.0.0.0/24 --edge-from=192.0.2.7 --edge-from ::1/128",
+    )) {
+        Ok(Command::SquidConf {
+            layout, overrides, ..
+        }) => {
+            assert_eq!(layout, Layout::Fleet);
+            assert_eq!(
+                overrides.parents,
+                [
+                    "10.0.1.1:3128".parse::<SocketAddr>().unwrap(),
+                    "[::1]:3131".parse().unwrap()
+                ]
+            );
+            assert_eq!(overrides.edge_from, ["10.0.0.0/24", "192.0.2.7", "::1/128"]);
+        }
+        other => panic!("{other:?}"),
+    }
+    for bad in [
+        ["--parent", "3128"],
+        ["--parent", "parent1.internal:3128"],
+        ["--parent", "10.0.1.1:0"],
+        ["--edge-from", "10.0.0.0/33"],
+        ["--edge-from", "edges.internal"],
+        ["--edge-from", "10.0.0.0/"],
+        ["--edge-from", "::1/129"],
+    ] {
+        match parse(&argv(&["squid-conf", "--layout", "fleet", bad[0], bad[1]])) {
+            Err(e) => {
+                assert_eq!(e.topic, Topic::SquidConf);
+                assert!(e.message.starts_with(bad[0]), "{e}");
+            }
+            Ok(c) => panic!("{bad:?}: parsed as {c:?}"),
+        }
+    }
+}
+
+#[test]
+fn fragment_has_no_fleet_form() {
+    let e = parse(&args("squid-conf --layout fleet --fragment")).unwrap_err();
+    assert!(
+        e.message.contains("--fragment has no fleet form"),
+        "{}",
+        e.message
+    );
+    assert_eq!(e.topic, Topic::SquidConf);
+    assert!(matches!(
+        parse(&args("squid-conf --layout single --fragment")),
+        Ok(Command::SquidConf { fragment: true, .. })
+    ));
 }

@@ -6,6 +6,7 @@
 //! [`public_acls`], which every template places before any rule that uses them.
 
 use std::fmt::Write as _;
+use std::net::SocketAddr;
 
 use s3map::storeid::STORE_ID_PREFIX;
 use s3map::url::Scheme;
@@ -141,6 +142,72 @@ pub(super) fn edge_signer_peers(p: &SquidConfParams, scope: &str) -> String {
     out
 }
 
+/// The fleet edge's parents: every [`SquidConfParams::parents`] entry as a `carp` parent,
+/// an origin server for http public URLs (`s3parentN`) and, when there are https public
+/// hosts, a plain parent proxy for https ones (`s3parentN_https`), as the two-tier edge's
+/// peers for the signing Squid. The names are part of CARP's hash: every edge must have
+/// the same.
+pub(super) fn fleet_parent_peers(p: &SquidConfParams) -> String {
+    let mut out = String::new();
+    for (i, parent) in p.parents.iter().enumerate() {
+        let name = format!("s3parent{}", i + 1);
+        let _ = writeln!(out, "# parent-{}.conf", i + 1);
+        squid_peer(
+            &mut out,
+            p,
+            parent.listen,
+            " carp",
+            &name,
+            " originserver",
+            Scheme::Http,
+            "",
+        );
+    }
+    if p.has_https_public() {
+        out.push_str(
+            "# https public URLs go to the same parents as to parent proxies, in absolute form\n\
+             # (GET https://host/path), which keeps their scheme (as in the two-tier edge).\n",
+        );
+        for (i, parent) in p.parents.iter().enumerate() {
+            let name = format!("s3parent{}_https", i + 1);
+            squid_peer(
+                &mut out,
+                p,
+                parent.listen,
+                " carp",
+                &name,
+                "",
+                Scheme::Https,
+                "",
+            );
+        }
+    }
+    out
+}
+
+/// A fleet parent's first rules: only the edges' addresses may use it.
+pub(super) fn edges_only(p: &SquidConfParams) -> String {
+    format!(
+        "# Only the fleet's edges may use this Squid (`--edge-from`).\n\
+         acl s3squid_edges src {}\n\
+         http_access deny !s3squid_edges\n",
+        p.edge_sources.join(" ")
+    )
+}
+
+/// The signing Squid's clients in the fleet layout: its usual ones (loopback: a signing
+/// Squid beside each parent) and every parent's address (one signing Squid for all).
+pub(super) fn fleet_signer_clients(p: &SquidConfParams) -> Vec<String> {
+    let mut clients = p.signer_clients.clone();
+    for parent in &p.parents {
+        let ip = parent.listen.ip().to_string();
+        if !clients.contains(&ip) {
+            clients.push(ip);
+        }
+    }
+    clients
+}
+
 /// Options every generated `cache_peer` takes: no ICP queries, no cache digests, and no
 /// netdb exchange (without it Squid sends its own unsigned
 /// `GET /squid-internal-dynamic/netdb` to the peer: with a path-style AWS endpoint, a
@@ -155,10 +222,27 @@ fn signer_peer(
     scheme: Scheme,
     scope: &str,
 ) {
-    let addr = p.signer_listen;
+    squid_peer(out, p, p.signer_listen, "", name, kind, scheme, scope);
+}
+
+/// A `cache_peer` for another Squid of s3squid's (the signing Squid, a fleet's parent) at
+/// `addr`, taking the public hosts of `scheme` only (and only requests `scope` matches, when
+/// not empty). `method` is the peer selection option before the others (` carp`), `kind` the
+/// one after them (` originserver`).
+#[allow(clippy::too_many_arguments)] // each is one word of the cache_peer line
+fn squid_peer(
+    out: &mut String,
+    p: &SquidConfParams,
+    addr: SocketAddr,
+    method: &str,
+    name: &str,
+    kind: &str,
+    scheme: Scheme,
+    scope: &str,
+) {
     let _ = writeln!(
         out,
-        "cache_peer {} parent {} 0 {PEER_OPTIONS}{kind} connect-timeout={} name={name}",
+        "cache_peer {} parent {} 0{method} {PEER_OPTIONS}{kind} connect-timeout={} name={name}",
         addr.ip(),
         addr.port(),
         super::SIGNER_PEER_CONNECT_TIMEOUT_SECS

@@ -47,6 +47,11 @@ pub struct Overrides {
     pub access_log_stdio: bool,
     /// `--gnutls-squid`: [`super::GNUTLS_PEER_TLS_OPTIONS`] for https S3 peers.
     pub gnutls_squid: bool,
+    /// `--parent`: replaces [`SquidConfParams::parents`] (the fleet layout's), in this
+    /// order; with [`Overrides::state_dir`] their files are in `DIR/parent-N`.
+    pub parents: Vec<SocketAddr>,
+    /// `--edge-from`: replaces [`SquidConfParams::edge_sources`] (`IP` or `IP/PREFIX`).
+    pub edge_from: Vec<String>,
 }
 
 impl Overrides {
@@ -55,12 +60,21 @@ impl Overrides {
         if !self.listen.is_empty() {
             p.public_http_listen = self.listen.clone();
         }
+        if !self.parents.is_empty() {
+            p.parents = super::fleet_parents(&self.parents);
+        }
+        if !self.edge_from.is_empty() {
+            p.edge_sources = self.edge_from.clone();
+        }
         if let Some(addr) = self.signer_listen {
             p.signer_listen = addr;
         }
         if let Some(dir) = &self.state_dir {
             for &(name, role) in Layout::ALL.iter().flat_map(|l| l.instances()) {
                 in_state_dir(p.instance_mut(role), &dir.join(name));
+            }
+            for (i, parent) in p.parents.iter_mut().enumerate() {
+                in_state_dir(&mut parent.instance, &dir.join(parent_dir(i)));
             }
         }
         if let Some(cmd) = &self.storeid_command {
@@ -92,13 +106,29 @@ impl Overrides {
     pub fn state_dirs(&self, layout: Layout) -> Vec<PathBuf> {
         match &self.state_dir {
             None => Vec::new(),
-            Some(dir) => layout
-                .instances()
-                .iter()
-                .map(|(name, _)| dir.join(name))
-                .collect(),
+            Some(dir) => {
+                let mut dirs: Vec<PathBuf> = layout
+                    .instances()
+                    .iter()
+                    .map(|(name, _)| dir.join(name))
+                    .collect();
+                if layout == Layout::Fleet {
+                    let parents = if self.parents.is_empty() {
+                        super::DEFAULT_FLEET_PARENTS.len()
+                    } else {
+                        self.parents.len()
+                    };
+                    dirs.extend((0..parents).map(|i| dir.join(parent_dir(i))));
+                }
+                dirs
+            }
         }
     }
+}
+
+/// The state directory of the fleet's `i`-th parent (from 0): `parent-N`, as its file.
+fn parent_dir(i: usize) -> String {
+    format!("parent-{}", i + 1)
 }
 
 /// Every file of one Squid in `dir`, with a demo-sized cache.

@@ -2,7 +2,7 @@
 
 use s3map::decide::REFUSED_HOST;
 
-use super::{blocks, template, Layout, SquidConfParams, SquidInstance};
+use super::{blocks, template, FleetParent, Layout, SquidConfParams, SquidInstance};
 
 const EDGE_TEMPLATE: &str = include_str!("../../templates/edge.conf.in");
 const SIGNER_TEMPLATE: &str = include_str!("../../templates/signer.conf.in");
@@ -94,6 +94,12 @@ fn freshness_block(
         ],
     )
 }
+const FLEET_CACHE_TEMPLATE: &str = include_str!("../../templates/fleet-cache.conf.in");
+const FLEET_EDGE_HEAD: &str = include_str!("../../templates/fleet-edge-head.conf.in");
+const FLEET_EDGE_UPSTREAM: &str = include_str!("../../templates/fleet-edge-upstream.conf.in");
+const FLEET_PARENT_HEAD: &str = include_str!("../../templates/fleet-parent-head.conf.in");
+const FLEET_PARENT_UPSTREAM: &str = include_str!("../../templates/fleet-parent-upstream.conf.in");
+const FLEET_SIGNER_HEAD: &str = include_str!("../../templates/fleet-signer-head.conf.in");
 
 /// What a bypassed request meets in the single Squid (the middle of icap.conf.in's
 /// bypass comment).
@@ -345,7 +351,10 @@ fn fill_squid(
             ),
         ),
         ("HYGIENE", HYGIENE_TEMPLATE.to_owned()),
-        ("HEAD", FRAGMENT_HEAD_TEMPLATE.trim_end().to_owned()),
+        (
+            "FRAGMENT_HEAD",
+            FRAGMENT_HEAD_TEMPLATE.trim_end().to_owned(),
+        ),
     ];
     let vars: Vec<(&str, &str)> = own
         .iter()
@@ -454,11 +463,107 @@ fn rewrite(p: &SquidConfParams) -> String {
     )
 }
 
+/// The fleet's edge: the same file on every edge host.
+fn fleet_edge(p: &SquidConfParams) -> String {
+    let head = fill(
+        "fleet-edge-head.conf.in",
+        FLEET_EDGE_HEAD,
+        &[("PUBLIC_LISTEN", &blocks::public_listen(p, false))],
+    );
+    let upstream = fill(
+        "fleet-edge-upstream.conf.in",
+        FLEET_EDGE_UPSTREAM,
+        &[("PARENT_PEERS", &blocks::fleet_parent_peers(p))],
+    );
+    fleet_cache(p, &head, &p.edge, "", &upstream)
+}
+
+/// A caching Squid of the fleet (an edge or a parent): its `head` (title and listening),
+/// the rules for clients after `from`, its `upstream` section, and what every caching Squid
+/// stores.
+fn fleet_cache(
+    p: &SquidConfParams,
+    head: &str,
+    instance: &SquidInstance,
+    from: &str,
+    upstream: &str,
+) -> String {
+    fill_squid(
+        "fleet-cache.conf.in",
+        FLEET_CACHE_TEMPLATE,
+        p,
+        &[
+            ("HEAD", head),
+            ("INSTANCE", &instance_block(p, instance, "cache")),
+            ("FROM", from),
+            ("UPSTREAM", upstream),
+            (
+                "FRESHNESS",
+                &freshness_block(p, blocks::CacheKeys::Public, "upstream", Mode::Whole),
+            ),
+        ],
+        Mode::Whole,
+    )
+}
+
+/// The fleet's parent `n` (from 1).
+fn fleet_parent(p: &SquidConfParams, n: usize, parent: &FleetParent) -> String {
+    let head = fill(
+        "fleet-parent-head.conf.in",
+        FLEET_PARENT_HEAD,
+        &[
+            ("N", &n.to_string()),
+            ("COUNT", &p.parents.len().to_string()),
+            ("PARENT_LISTEN", &parent.listen.to_string()),
+        ],
+    );
+    let upstream = fill(
+        "fleet-parent-upstream.conf.in",
+        FLEET_PARENT_UPSTREAM,
+        &[("SIGNER_PEERS", &blocks::edge_signer_peers(p, ""))],
+    );
+    fleet_cache(
+        p,
+        &head,
+        &parent.instance,
+        &blocks::edges_only(p),
+        &upstream,
+    )
+}
+
+/// The fleet's signing Squid: the two-tier one, taking the parents' requests too, under a
+/// head of its own (everything before signer.conf.in's first section).
+fn fleet_signer(p: &SquidConfParams) -> String {
+    let mut q = p.clone();
+    q.signer_clients = blocks::fleet_signer_clients(p);
+    let text = signer(&q);
+    let body = text
+        .find("\n# ----")
+        .and_then(|at| text.get(at + 1..))
+        .unwrap_or(&text);
+    let head = fill(
+        "fleet-signer-head.conf.in",
+        FLEET_SIGNER_HEAD,
+        &[("SIGNER_CLIENTS", &q.signer_clients.join(" "))],
+    );
+    format!("{head}\n{body}")
+}
+
 /// Renders the squid.conf files of `layout`: `(file name, text)`, `edge.conf` and
 /// `signer.conf` for [`Layout::TwoTier`], `squid.conf` for [`Layout::Single`] and
-/// [`Layout::Rewrite`].
+/// [`Layout::Rewrite`], `edge.conf`, `parent-1.conf` … `parent-N.conf` and `signer.conf` for
+/// [`Layout::Fleet`].
 pub fn render(layout: Layout, params: &SquidConfParams) -> Vec<(String, String)> {
     match layout {
+        Layout::Fleet => {
+            let mut files = vec![("edge.conf".to_owned(), fleet_edge(params))];
+            for (i, parent) in params.parents.iter().enumerate() {
+                let n = i + 1;
+                files.push((format!("parent-{n}.conf"), fleet_parent(params, n, parent)));
+            }
+            files.push(("signer.conf".to_owned(), fleet_signer(params)));
+            files
+        }
         Layout::TwoTier => vec![
             ("edge.conf".to_owned(), edge(params)),
             ("signer.conf".to_owned(), signer(params)),
@@ -579,9 +684,12 @@ fn fragment_edge(p: &SquidConfParams) -> String {
 /// Renders what an operator adds to a Squid that already serves other traffic (`--fragment`):
 /// [`FRAGMENT_EDGE_FILE`] (for conf.d) and `signer.conf` (a Squid of its own, as in the whole
 /// layout) for [`Layout::TwoTier`], [`FRAGMENT_FILE`] (for conf.d) for [`Layout::Single`] and
-/// [`Layout::Rewrite`].
+/// [`Layout::Rewrite`]. [`Layout::Fleet`] has no fragment form (its edges would be the
+/// two-tier edge's fragment with CARP parents; not written yet): nothing, and the command line
+/// refuses `--fragment` with it.
 pub fn render_fragment(layout: Layout, params: &SquidConfParams) -> Vec<(String, String)> {
     match layout {
+        Layout::Fleet => Vec::new(),
         Layout::TwoTier => vec![
             (FRAGMENT_EDGE_FILE.to_owned(), fragment_edge(params)),
             ("signer.conf".to_owned(), signer(params)),

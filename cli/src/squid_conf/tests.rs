@@ -3,6 +3,7 @@ use std::path::{Path, PathBuf};
 use super::template::placeholders;
 use super::*;
 
+mod fleet;
 mod outage;
 mod rewrite;
 use rewrite::WITH_UNSIGNED;

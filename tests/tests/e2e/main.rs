@@ -7,6 +7,7 @@ mod facts;
 mod failures;
 mod faults;
 mod first_light;
+mod fleet;
 mod fragment;
 mod helpers;
 mod hostile;

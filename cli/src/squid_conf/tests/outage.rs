@@ -3,7 +3,7 @@
 use super::*;
 
 /// The value of `DIRECTIVE N seconds` in a rendered file, in seconds.
-fn seconds(text: &str, directive: &str) -> u32 {
+pub(super) fn seconds(text: &str, directive: &str) -> u32 {
     let prefix = format!("{directive} ");
     let lines = lines_starting(text, &prefix);
     assert_eq!(lines.len(), 1, "{directive}: {lines:?}");
