@@ -516,6 +516,10 @@ fn validate_freshness(
     let mut out = Freshness::default();
     if let Some(f) = fresh {
         match parse_duration_secs(f.get_ref()) {
+            Ok(secs) if secs > crate::route::MAX_FRESH_SECS => c.at(
+                f.span().start,
+                format!("fresh {:?} is longer than 200 days", f.get_ref()),
+            ),
             Ok(secs) if secs.is_multiple_of(60) => out.fresh_minutes = Some(secs / 60),
             Ok(_) => c.at(
                 f.span().start,

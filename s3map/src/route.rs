@@ -129,8 +129,11 @@ pub struct Freshness {
 
 /// `max_stale` when a route names none: a week, Squid's own default.
 pub const DEFAULT_MAX_STALE_SECS: u32 = 7 * 24 * 3600;
-/// The longest `fresh` and `max_stale`: a year (Squid crops `refresh_pattern` ages there).
+/// The longest `max_stale`: a year.
 pub const MAX_FRESHNESS_SECS: u32 = 365 * 24 * 3600;
+/// The longest `fresh`: 200 days. Its `refresh_pattern` percentage (seconds × 100) must fit
+/// the `int` Squid reads it into (`docs/configuration.md`, "Freshness").
+pub const MAX_FRESH_SECS: u32 = 200 * 24 * 3600;
 
 impl Freshness {
     /// `max_stale` in seconds, the default filled in.
@@ -140,7 +143,8 @@ impl Freshness {
 }
 
 /// Parses a duration of `fresh`/`max_stale`: `0`, or a whole number followed by `s`, `m`,
-/// `h`, `d` or `w` (`90s`, `30m`, `12h`, `7d`, `1w`), at most [`MAX_FRESHNESS_SECS`].
+/// `h`, `d` or `w` (`90s`, `30m`, `12h`, `7d`, `1w`), without leading zeros, at most
+/// [`MAX_FRESHNESS_SECS`].
 pub fn parse_duration_secs(s: &str) -> Result<u32, &'static str> {
     const WHY: &str = "must be 0 or a whole number with s, m, h, d or w (e.g. \"30m\", \"7d\")";
     if s == "0" {
@@ -151,7 +155,11 @@ pub fn parse_duration_secs(s: &str) -> Result<u32, &'static str> {
     }
     let unit_at = s.len().checked_sub(1).ok_or(WHY)?;
     let (num, unit) = s.split_at(unit_at);
-    if num.is_empty() || num.len() > 9 || !num.bytes().all(|b| b.is_ascii_digit()) {
+    if num.is_empty()
+        || num.len() > 9
+        || num.starts_with('0')
+        || !num.bytes().all(|b| b.is_ascii_digit())
+    {
         return Err(WHY);
     }
     let n: u64 = num.parse().map_err(|_| WHY)?;

@@ -119,6 +119,13 @@ pub(super) fn public_allow(p: &SquidConfParams, prefix: &str, only: Option<Schem
     out
 }
 
+/// `PREFIX s3squid_publicN` for each public host (its name or address, any port and scheme).
+pub(super) fn public_hosts_deny(p: &SquidConfParams, prefix: &str) -> String {
+    (1..=p.public_hosts.len())
+        .map(|n| format!("{prefix} s3squid_public{n}\n"))
+        .collect()
+}
+
 /// The edge's parents: the signing Squid, as an origin server for http public URLs and,
 /// when there are https public hosts, as a plain parent proxy for https ones.
 pub(super) fn edge_signer_peers(p: &SquidConfParams, scope: &str) -> String {
@@ -330,9 +337,9 @@ pub(super) enum CacheKeys {
 /// `percent` of a `refresh_pattern` for `fresh = minutes`: the freshness in seconds × 100,
 /// so that the LM-factor (age at fetch × percent / 100) never ends freshness before `max`
 /// for an object modified at least a second before it was fetched. Squid reads it as an
-/// `int`; capped there, it still covers 200 days for such an object.
+/// `int`: `fresh` is at most [`s3map::route::MAX_FRESH_SECS`] (200 days), 1,728,000,000%.
 fn fresh_percent(minutes: u32) -> u64 {
-    (u64::from(minutes) * 60 * 100).min(2_000_000_000)
+    u64::from(minutes) * 60 * 100
 }
 
 /// A duration for comments: `90 seconds`, `5 minutes`, `2 hours`, `1 day`, `1 week`.
@@ -349,15 +356,16 @@ pub(super) fn human_secs(secs: u32) -> String {
     format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
 }
 
-/// `MIN PERCENT MAX max-stale=S` for a route's freshness, then ` reload-into-ims` when
-/// `reload` (a fragment: the whole-Squid samples set `reload_into_ims on` instead, which Squid
+/// `MIN PERCENT MAX max-stale=S` for a route's freshness. (No `reload-into-ims`: on any
+/// `refresh_pattern` line it changes how Squid handles every client reload, other traffic's
+/// included (measured by the fragment's hostile review); the whole samples set the
+/// process-wide `reload_into_ims on`, a fragment leaves it to squid.conf.)
 /// parses without the warning the option gets).
-pub(super) fn refresh_values(f: Freshness, reload: bool) -> String {
+pub(super) fn refresh_values(f: Freshness) -> String {
     let stale = f.max_stale_secs();
-    let reload = if reload { " reload-into-ims" } else { "" };
     match f.fresh_minutes {
-        None => format!("0 20% 10080 max-stale={stale}{reload}"),
-        Some(m) => format!("{m} {}% {m} max-stale={stale}{reload}", fresh_percent(m)),
+        None => format!("0 20% 10080 max-stale={stale}"),
+        Some(m) => format!("{m} {}% {m} max-stale={stale}", fresh_percent(m)),
     }
 }
 
@@ -379,9 +387,11 @@ pub fn describe_freshness(f: Freshness) -> String {
 /// earlier one's (the same bucket and key prefix under two public prefixes, in a Squid keyed
 /// by store IDs) shares that route's line. Store-ID keys end with a rule for every store ID
 /// (the default freshness), for objects cached under routes since removed.
-pub(super) fn route_refresh(p: &SquidConfParams, keys: CacheKeys, reload: bool) -> String {
+pub(super) fn route_refresh(p: &SquidConfParams, keys: CacheKeys) -> String {
     let anchor = |r: &RouteFreshness| match keys {
-        CacheKeys::Public => format!("-i ^{}", regex_escape(&r.public_prefix)),
+        // Case-sensitive: Squid lower-cases the scheme and host of every URL, and paths
+        // differ by case (two routes may be /Photos/ and /photos/).
+        CacheKeys::Public => format!("^{}", regex_escape(&r.public_prefix)),
         CacheKeys::StoreId => format!("^{}", regex_escape(&r.store_id_prefix)),
     };
     let mut routes: Vec<(String, &RouteFreshness)> =
@@ -406,11 +416,7 @@ pub(super) fn route_refresh(p: &SquidConfParams, keys: CacheKeys, reload: bool) 
             r.route,
             describe_freshness(r.freshness)
         );
-        let _ = writeln!(
-            out,
-            "refresh_pattern {a} {}",
-            refresh_values(r.freshness, reload)
-        );
+        let _ = writeln!(out, "refresh_pattern {a} {}", refresh_values(r.freshness));
     }
     if keys == CacheKeys::StoreId {
         let scheme_end = STORE_ID_PREFIX.find("://").map_or(0, |i| i + 3);
@@ -424,7 +430,7 @@ pub(super) fn route_refresh(p: &SquidConfParams, keys: CacheKeys, reload: bool) 
             "# any other store ID (an object of a route since removed): the default\n\
              refresh_pattern ^{} {}",
             regex_escape(origin),
-            refresh_values(Freshness::default(), reload)
+            refresh_values(Freshness::default())
         );
     }
     out

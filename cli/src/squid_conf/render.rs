@@ -45,24 +45,11 @@ impl Mode {
     }
 }
 
-/// Why a fragment's freshness lines end with `reload-into-ims`.
-const FRAGMENT_RELOAD_NOTE: &str = "\
-# `reload-into-ims` (on these lines only; the whole-Squid samples set `reload_into_ims on`,
-# which is per process): a client's reload (Cache-Control: no-cache, Pragma: no-cache) becomes
-# a revalidation of the cached copy instead of a new fetch, so that no client can make S3 send
-# whole objects again and again, and a reload while S3 is down gets the cached copy. Squid
-# calls this an HTTP violation and says so in `squid -k parse` (one WARNING).";
-
 /// In a fragment, where the per-process settings a whole sample sets in a section are.
 const SEE_TAIL: &str = "see the end of this file.";
 
 /// The freshness section of a Squid whose cache keys are `keys`.
-fn freshness_block(
-    p: &SquidConfParams,
-    keys: blocks::CacheKeys,
-    through: &str,
-    mode: Mode,
-) -> String {
+fn freshness_block(p: &SquidConfParams, keys: blocks::CacheKeys, through: &str) -> String {
     let note = match keys {
         blocks::CacheKeys::Public => {
             "Each line is anchored on a route's public prefix\n\
@@ -80,17 +67,7 @@ fn freshness_block(
         &[
             ("KEYS_NOTE", note),
             ("THROUGH", through),
-            (
-                "RELOAD_NOTE",
-                match mode {
-                    Mode::Whole => "",
-                    Mode::Fragment => FRAGMENT_RELOAD_NOTE,
-                },
-            ),
-            (
-                "ROUTE_REFRESH",
-                &blocks::route_refresh(p, keys, mode == Mode::Fragment),
-            ),
+            ("ROUTE_REFRESH", &blocks::route_refresh(p, keys)),
         ],
     )
 }
@@ -383,12 +360,7 @@ fn edge(p: &SquidConfParams) -> String {
             ("SIGNER_PEERS", &blocks::edge_signer_peers(p, "")),
             (
                 "FRESHNESS",
-                &freshness_block(
-                    p,
-                    blocks::CacheKeys::Public,
-                    "through the signer",
-                    Mode::Whole,
-                ),
+                &freshness_block(p, blocks::CacheKeys::Public, "through the signer"),
             ),
         ],
         Mode::Whole,
@@ -429,7 +401,7 @@ fn single(p: &SquidConfParams) -> String {
             ),
             (
                 "FRESHNESS",
-                &freshness_block(p, blocks::CacheKeys::StoreId, "with S3", Mode::Whole),
+                &freshness_block(p, blocks::CacheKeys::StoreId, "with S3"),
             ),
             ("REFUSED_ADAPTED_ACCESS", &refused),
         ],
@@ -455,7 +427,7 @@ fn rewrite(p: &SquidConfParams) -> String {
             ),
             (
                 "FRESHNESS",
-                &freshness_block(p, blocks::CacheKeys::StoreId, "with S3", Mode::Whole),
+                &freshness_block(p, blocks::CacheKeys::StoreId, "with S3"),
             ),
             ("REFUSED_ADAPTED_ACCESS", &blocks::refused_adapted_deny("")),
         ],
@@ -499,7 +471,7 @@ fn fleet_cache(
             ("UPSTREAM", upstream),
             (
                 "FRESHNESS",
-                &freshness_block(p, blocks::CacheKeys::Public, "upstream", Mode::Whole),
+                &freshness_block(p, blocks::CacheKeys::Public, "upstream"),
             ),
         ],
         Mode::Whole,
@@ -647,13 +619,14 @@ fn fragment_single(p: &SquidConfParams, layout: Layout) -> String {
         p,
         &[
             ("LAYOUT", layout.as_str()),
+            ("STORE_ID_HOST", s3map::storeid::STORE_ID_HOST),
             ("WHAT", what),
             ("ONE_REWRITER", one_rewriter),
             ("CALLOUTS", callouts.trim_end()),
             ("REFUSED_ADAPTED_ACCESS", &refused),
             (
                 "FRESHNESS",
-                &freshness_block(p, blocks::CacheKeys::StoreId, "with S3", mode),
+                &freshness_block(p, blocks::CacheKeys::StoreId, "with S3"),
             ),
             ("TAIL", &fragment_tail(SINGLE_PROCESS_NOTES)),
         ],
@@ -670,10 +643,14 @@ fn fragment_edge(p: &SquidConfParams) -> String {
         p,
         &[
             ("SIGNER_LISTEN", &p.signer_listen.to_string()),
+            (
+                "OTHER_PORTS_DENY",
+                &blocks::public_hosts_deny(p, "http_access deny !s3squid_in"),
+            ),
             ("SIGNER_PEERS", &blocks::edge_signer_peers(p, mode.scope())),
             (
                 "FRESHNESS",
-                &freshness_block(p, blocks::CacheKeys::Public, "through the signer", mode),
+                &freshness_block(p, blocks::CacheKeys::Public, "through the signer"),
             ),
             ("TAIL", &fragment_tail(EDGE_PROCESS_NOTES)),
         ],

@@ -305,10 +305,10 @@ fn several_routes_give_one_peer_per_origin_and_one_acl_per_public_host() {
     assert_eq!(
         lines_starting(edge, "refresh_pattern"),
         [
-            r"refresh_pattern -i ^http://images\.example\.com/photos/ 0 20% 10080 max-stale=604800",
-            r"refresh_pattern -i ^http://images\.example\.com/thumbs/ 0 20% 10080 max-stale=604800",
-            r"refresh_pattern -i ^http://docs\.example\.com:8080/d/ 0 20% 10080 max-stale=604800",
-            r"refresh_pattern -i ^http://docs\.example\.com:8080/m/ 0 20% 10080 max-stale=604800",
+            r"refresh_pattern ^http://images\.example\.com/photos/ 0 20% 10080 max-stale=604800",
+            r"refresh_pattern ^http://images\.example\.com/thumbs/ 0 20% 10080 max-stale=604800",
+            r"refresh_pattern ^http://docs\.example\.com:8080/d/ 0 20% 10080 max-stale=604800",
+            r"refresh_pattern ^http://docs\.example\.com:8080/m/ 0 20% 10080 max-stale=604800",
             r"refresh_pattern -i (/cgi-bin/|\?) 0 0% 0",
             "refresh_pattern . 0 20% 4320",
         ]
@@ -576,9 +576,9 @@ max_stale = "0"
     assert_eq!(
         lines_starting(file(&two, "edge.conf"), "refresh_pattern"),
         [
-            r"refresh_pattern -i ^http://images\.example\.com/photos/latest/ 5 30000% 5 max-stale=3600",
-            r"refresh_pattern -i ^http://images\.example\.com/photos/ 10080 60480000% 10080 max-stale=604800",
-            r"refresh_pattern -i ^http://cdn\.example\.com/p/ 0 0% 0 max-stale=0",
+            r"refresh_pattern ^http://images\.example\.com/photos/latest/ 5 30000% 5 max-stale=3600",
+            r"refresh_pattern ^http://images\.example\.com/photos/ 10080 60480000% 10080 max-stale=604800",
+            r"refresh_pattern ^http://cdn\.example\.com/p/ 0 0% 0 max-stale=0",
             r"refresh_pattern -i (/cgi-bin/|\?) 0 0% 0",
             "refresh_pattern . 0 20% 4320",
         ]
@@ -603,13 +603,14 @@ max_stale = "0"
             text.contains("# route alias: the same objects as a route above, whose line applies\n")
         );
     }
-    // Squid reads the percentage as an int: capped.
-    let year = s3map::route::Freshness {
-        fresh_minutes: Some(525_600),
+    // The longest `fresh` (200 days): its percentage still fits Squid's int.
+    let longest = s3map::route::Freshness {
+        fresh_minutes: Some(s3map::route::MAX_FRESH_SECS / 60),
         max_stale_secs: None,
     };
     assert_eq!(
-        blocks::refresh_values(year, false),
-        "525600 2000000000% 525600 max-stale=604800"
+        blocks::refresh_values(longest),
+        "288000 1728000000% 288000 max-stale=604800"
     );
+    assert!(1_728_000_000 < i32::MAX);
 }

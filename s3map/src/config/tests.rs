@@ -228,6 +228,8 @@ fn freshness_per_route() {
         ("fresh = '10'", "whole number with s, m, h, d or w"),
         ("fresh = '-1m'", "whole number"),
         ("fresh = '53w'", "longer than a year"),
+        ("fresh = '201d'", "longer than 200 days"),
+        ("fresh = '01m'", "whole number"),
         ("max_stale = '9999999999s'", "whole number"),
         ("max_stale = '1y'", "whole number"),
         ("max_stale = ''", "whole number"),

@@ -4,7 +4,7 @@
 //! site, `other.test`; one of them also has s3squid's fragment in its conf.d. The same
 //! unrelated requests get the same answers from both (status, cache hit, whether the origin
 //! was asked, what the origin saw), while s3squid's routes work end to end on the fragment's
-//! port, and `squid -k parse` says nothing but the one deliberate warning.
+//! port, and `squid -k parse` says nothing.
 
 use s3squid::squid_conf::{render_fragment, Layout, FRAGMENT_EDGE_FILE, FRAGMENT_FILE};
 use s3squid_e2e::http::{self, Response};
@@ -15,10 +15,6 @@ use s3squid_e2e::stock::{StockSquid, OTHER_SITE};
 use s3squid_e2e::{free_port, Sandbox, ACCESS_KEY, SECRET_KEY};
 
 use crate::traffic::{check_freshness_routes, FRESHNESS_ROUTES};
-
-/// The one warning the fragment's `squid -k parse` prints (its freshness lines carry
-/// `reload-into-ims`; the process-wide `reload_into_ims` would change other traffic).
-const RELOAD_WARNING: &str = "use of 'reload-into-ims' in 'refresh_pattern' violates HTTP";
 
 /// One answer, as compared between the two Squids: status, Squid's hit header, whether this
 /// request reached the origin, and the body's first line, whose origin counter (` #N`) is made
@@ -166,14 +162,6 @@ fn unrelated_traffic(stock: &StockSquid, origin: &Origin, s3_port: u16) -> Vec<S
         &[("Host", OTHER_SITE), ("X-Forwarded-For", "192.0.2.1")],
         b"",
     );
-    let line = "GET /fresh-e HTTP/1.1".to_owned();
-    ask(
-        "site, s3squid's host",
-        site,
-        line,
-        &[("Host", PUBLIC_HOST)],
-        b"",
-    );
     let line = "GET /old-d HTTP/1.1".to_owned();
     ask(
         "site reload",
@@ -198,7 +186,7 @@ fn fragment_leaves_other_traffic_alone(layout: Layout) {
     )
     .unwrap();
     let cfg = s3squid_startup::load(&config).unwrap();
-    let _icap = Icap::start(
+    let mut icap = Icap::start(
         &sb,
         config.clone(),
         icap_port,
@@ -233,16 +221,34 @@ fn fragment_leaves_other_traffic_alone(layout: Layout) {
     )));
 
     let origin = Origin::start();
-    let without = StockSquid::start(&sb, "stock", origin.port, &[], &[]);
+    // The operator's upstream proxy: a `default` parent for the forward-proxy traffic (the
+    // origin itself, which answers absolute-form requests too). With the fragment, its
+    // cache_peer_access starts with the deny the fragment's header asks for: without it,
+    // Squid would hand s3squid's requests to it whenever the S3 peer or the signer is down
+    // (found by the fragment's hostile review).
+    let upstream = &origin;
+    let operator_peer = |deny: &str| {
+        (
+            "upstream.conf".to_owned(),
+            format!(
+                "cache_peer 127.0.0.1 parent {} 0 no-query no-digest default name=upstream\n{deny}",
+                upstream.port
+            ),
+        )
+    };
+    let without = StockSquid::start(&sb, "stock", origin.port, &[operator_peer("")], &[]);
     let with = StockSquid::start(
         &sb,
         "stock-s3squid",
         origin.port,
-        &[fragment],
+        &[
+            fragment,
+            operator_peer("cache_peer_access upstream deny s3squid_in\n"),
+        ],
         &[s3squid_port],
     );
 
-    // squid -k parse: clean but for the one deliberate warning; the fragment was read.
+    // squid -k parse: clean; the fragment was read.
     let parsed = with.parse();
     let complaints: Vec<&str> = parsed
         .lines()
@@ -251,7 +257,6 @@ fn fragment_leaves_other_traffic_alone(layout: Layout) {
                 .iter()
                 .any(|w| l.contains(w))
         })
-        .filter(|l| !l.contains(RELOAD_WARNING))
         .collect();
     assert!(complaints.is_empty(), "{complaints:?}");
     assert!(
@@ -268,6 +273,21 @@ fn fragment_leaves_other_traffic_alone(layout: Layout) {
     let added = unrelated_traffic(&with, &origin, s3.port);
     eprintln!("unrelated traffic, with and without the fragment: {plain:#?}");
     assert_eq!(plain, added, "the fragment changed other traffic");
+    // And so does each Squid's access.log: the same action (TCP_MISS, TCP_CLIENT_REFRESH_MISS,
+    // …), status, method and hierarchy for each request (a refresh_pattern option such as
+    // reload-into-ims on any line would change the reloads' actions).
+    let logged = |s: &StockSquid| -> Vec<String> {
+        s.squid
+            .access_n(plain.len() - 2)
+            .iter()
+            .map(|a| format!("{} {} {} {}", a.action, a.status, a.method, a.hierarchy))
+            .collect()
+    };
+    assert_eq!(
+        logged(&without),
+        logged(&with),
+        "the fragment changed other traffic's log"
+    );
     // The comparison covers caching both ways: some answers were hits, some asked the origin.
     assert!(
         plain.iter().any(|l| l.contains("hit=true origin=0")),
@@ -315,6 +335,41 @@ fn fragment_leaves_other_traffic_alone(layout: Layout) {
     );
     assert_eq!(proxy.status, 403, "no forward proxying on s3squid's port");
     assert_eq!(origin.served(), served);
+    // From here on only s3squid's port is asked: nothing may reach the origin (the operator's
+    // upstream).
+    let origin_before = origin.served();
+    // Other ports cannot name this fragment's cache keys (store IDs, or the edge's public
+    // URLs): no read, no eviction by an unknown method, no fill. The object stays cached.
+    let key = match layout {
+        Layout::TwoTier => format!("http://{PUBLIC_HOST}/photos/a.txt"),
+        _ => format!(
+            "http://s3.squid.internal/v1/127.0.0.1:{}/photos/a.txt",
+            s3.port
+        ),
+    };
+    let key_host = key.split('/').nth(2).unwrap().to_owned();
+    let key_path = format!("/{}", key.splitn(4, '/').nth(3).unwrap());
+    for method in ["GET", "HEAD", "FOO", "DELETE"] {
+        let r = http::raw(
+            with.squid.port,
+            &format!("{method} {key} HTTP/1.1"),
+            &[("Host", &key_host)],
+        );
+        assert_eq!(r.status, 403, "{method} {key} through the forward proxy");
+        let r = http::raw(
+            with.site_port,
+            &format!("{method} {key_path} HTTP/1.1"),
+            &[("Host", &key_host)],
+        );
+        assert_eq!(
+            r.status, 403,
+            "{method} {key_path} on the other site's port"
+        );
+    }
+    let r = ours("/photos/a.txt");
+    assert_eq!((r.status, r.body.as_slice()), (200, &b"photo"[..]));
+    assert_eq!(s3.count("GetObject", "a.txt"), 1, "still cached");
+
     let log = std::fs::read_to_string(&with.squid.access_log).unwrap();
     for secret in ["X-Amz-Signature", "X-Amz-Credential", SECRET_KEY] {
         assert!(!log.contains(secret), "{secret} in access.log");
@@ -329,6 +384,21 @@ fn fragment_leaves_other_traffic_alone(layout: Layout) {
         &|path| http::get(s3squid_port, PUBLIC_HOST, path),
         &|key| s3.borrow().count("GetObject", key),
         &mut || s3.borrow_mut().stop(),
+    );
+    // S3 down, then s3squid-icap down too: misses fail with a 5xx, and nothing of s3squid's
+    // ever went to the operator's upstream (no presigned URL, no public URL).
+    assert!(ours("/photos/never-cached.txt").status >= 500);
+    icap.stop();
+    assert!(ours("/photos/never-cached-either.txt").status >= 500);
+    assert_eq!(
+        ours("/slow/a.txt").status,
+        200,
+        "a cached object is still served"
+    );
+    assert_eq!(
+        upstream.served(),
+        origin_before,
+        "s3squid's requests reached the operator's upstream"
     );
 }
 
