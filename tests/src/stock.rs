@@ -47,8 +47,8 @@ pub fn instance(dir: &std::path::Path) -> SquidInstance {
 }
 
 /// The stock squid.conf for a Squid in `dir`: conf.d is `dir/conf.d`, the stock
-/// `http_port 3128` is `127.0.0.1:forward_port`, and the harness's lines (files in `dir`,
-/// no pinger, no netdb file) are appended.
+/// `http_port 3128` is `127.0.0.1:forward_port`, and the harness's lines (a visible_hostname,
+/// files in `dir`, no pinger, no netdb file) are appended.
 pub fn stock_conf_text(dir: &std::path::Path, forward_port: u16) -> String {
     let inst = instance(dir);
     let mut text = STOCK_SQUID_CONF
@@ -66,8 +66,12 @@ pub fn stock_conf_text(dir: &std::path::Path, forward_port: u16) -> String {
         );
     assert!(text.contains(&format!("include {}/conf.d/", dir.display())));
     assert!(text.contains(&format!("http_port 127.0.0.1:{forward_port}")));
+    // A name of its own: the stock file relies on the machine's hostname, which a chroot
+    // (other Squid versions, scripts/squid-versions) cannot resolve ("Could not determine
+    // this machines public hostname").
     text.push_str(&format!(
         "# e2e harness: this Squid's files in its own directory\n\
+         visible_hostname stock\n\
          pid_filename {}\ncache_log {}\naccess_log stdio:{} squid\n\
          pinger_enable off\nnetdb_filename none\n{}",
         inst.pid_filename.display(),
