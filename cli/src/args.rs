@@ -7,7 +7,7 @@
 //!                    [--listen ADDR]... [--signer-listen IP:PORT] [--state-dir DIR]
 //!                    [--storeid-command CMD] [--rewrite-command CMD] [--user USER]
 //!                    [--concurrency N] [--edge-workers N] [--access-log-stdio]
-//!                    [--gnutls-squid]
+//!                    [--gnutls-squid] [--squid-version VERSION]
 //! s3squid revert     [--config PATH] [--state-dir DIR]
 //! s3squid help [COMMAND] | --help | -h | COMMAND --help
 //! s3squid --version
@@ -26,7 +26,7 @@ use s3map::config::DEFAULT_CONFIG_PATH;
 use s3squid_startup::args::usage_message;
 use s3squid_startup::lastgood::DEFAULT_STATE_DIR;
 
-use crate::squid_conf::{Layout, Overrides, MAX_HELPER_CONCURRENCY, MAX_WORKERS};
+use crate::squid_conf::{Layout, Overrides, SquidVersion, MAX_HELPER_CONCURRENCY, MAX_WORKERS};
 
 mod help;
 
@@ -199,6 +199,8 @@ struct SquidConfArgs {
     access_log_stdio: bool,
     #[arg(long, help = help::GNUTLS_SQUID)]
     gnutls_squid: bool,
+    #[arg(long, value_name = "VERSION", value_parser = SquidVersion::parse, help = help::SQUID_VERSION)]
+    squid_version: Option<SquidVersion>,
 }
 
 /// Layouts as `--layout` values.
@@ -246,6 +248,7 @@ impl From<Sub> for Command {
                     edge_workers: a.edge_workers,
                     access_log_stdio: a.access_log_stdio,
                     gnutls_squid: a.gnutls_squid,
+                    squid_version: a.squid_version,
                 },
             },
         }

@@ -206,6 +206,8 @@ fn squid_conf_overrides() {
         "--edge-workers",
         "4",
         "--access-log-stdio",
+        "--squid-version",
+        "6.13",
     ]));
     assert_eq!(
         got,
@@ -228,6 +230,7 @@ fn squid_conf_overrides() {
                 edge_workers: Some(4),
                 access_log_stdio: true,
                 gnutls_squid: false,
+                squid_version: Some(SquidVersion::new(6, 13)),
             },
         })
     );
@@ -252,6 +255,7 @@ fn squid_conf_values_that_would_break_squid_conf_are_refused() {
         ["--user", "pro xy"],
         ["--storeid-command", "/bin/x\n--config y"],
         ["--rewrite-command", "   "],
+        ["--squid-version", "six"],
     ] {
         let line = argv(&["squid-conf", "--layout", "single", bad[0], bad[1]]);
         match parse(&line) {

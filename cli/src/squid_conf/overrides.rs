@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use super::{AccessLogModule, Layout, SquidConfParams, SquidInstance};
+use super::{AccessLogModule, Layout, SquidConfParams, SquidInstance, SquidVersion};
 
 /// `cache_dir` size, MB, at most, of a Squid under [`Overrides::state_dir`] (a demo needs
 /// no 10 GB cache).
@@ -47,6 +47,8 @@ pub struct Overrides {
     pub access_log_stdio: bool,
     /// `--gnutls-squid`: [`super::GNUTLS_PEER_TLS_OPTIONS`] for https S3 peers.
     pub gnutls_squid: bool,
+    /// `--squid-version` (or what `squid -v` said): [`SquidConfParams::squid_version`].
+    pub squid_version: Option<SquidVersion>,
 }
 
 impl Overrides {
@@ -84,6 +86,9 @@ impl Overrides {
         if self.gnutls_squid {
             p.s3_tls_options = super::GNUTLS_PEER_TLS_OPTIONS.to_owned();
             p.gnutls_squid = true;
+        }
+        if let Some(v) = self.squid_version {
+            p.squid_version = v;
         }
     }
 

@@ -2,7 +2,7 @@
 
 use s3map::decide::REFUSED_HOST;
 
-use super::{blocks, template, Layout, SquidConfParams, SquidInstance};
+use super::{blocks, template, version, Layout, SquidConfParams, SquidInstance};
 
 const EDGE_TEMPLATE: &str = include_str!("../../templates/edge.conf.in");
 const SIGNER_TEMPLATE: &str = include_str!("../../templates/signer.conf.in");
@@ -175,6 +175,10 @@ fn icap_block(p: &SquidConfParams, why: &str) -> String {
             (
                 "ICAP_ACCESS",
                 &blocks::public_allow(p, "adaptation_access s3sign allow s3squid_get_head", None),
+            ),
+            (
+                "ICAP_LOG_MESSAGES",
+                &version::icap_log_messages(p.squid_version),
             ),
         ],
     )
