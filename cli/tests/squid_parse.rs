@@ -124,11 +124,11 @@ fn squid_parses_every_rendered_file_without_complaint() {
 /// concurrency 0, with SMP), rendered for `version`.
 fn parse_every_variant(dir: &Path, cert: &Path, https: bool, version: SquidVersion) {
     let params = |config: &str| {
-        let mut p = params_from_config(&Config::parse(config).unwrap());
+        let mut p = params_from_config(&Config::parse(config).expect("the test config parses"));
         p.squid_version = version;
         p.public_http_listen = vec!["127.0.0.1:18080".into(), "127.0.0.1:18081".into()];
         p.public_https_listen = vec!["127.0.0.1:18443".into()];
-        p.signer_listen = "127.0.0.1:13129".parse().unwrap();
+        p.signer_listen = "127.0.0.1:13129".parse().expect("a socket address");
         p.storeid_command = "/bin/cat".into();
         p.edge = instance_in(dir, "edge");
         p.signer = instance_in(dir, "signer");
