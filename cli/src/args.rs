@@ -7,7 +7,8 @@
 //!                    [--listen ADDR]... [--signer-listen IP:PORT] [--state-dir DIR]
 //!                    [--storeid-command CMD] [--rewrite-command CMD] [--user USER]
 //!                    [--concurrency N] [--edge-workers N] [--access-log-stdio]
-//!                    [--gnutls-squid] [--fragment] [--parent IP:PORT]... [--edge-from CIDR]...
+//!                    [--gnutls-squid] [--squid-version VERSION] [--fragment]
+//!                    [--parent IP:PORT]... [--edge-from CIDR]...
 //! s3squid revert     [--config PATH] [--state-dir DIR]
 //! s3squid help [COMMAND] | --help | -h | COMMAND --help
 //! s3squid --version
@@ -26,7 +27,7 @@ use s3map::config::DEFAULT_CONFIG_PATH;
 use s3squid_startup::args::usage_message;
 use s3squid_startup::lastgood::DEFAULT_STATE_DIR;
 
-use crate::squid_conf::{Layout, Overrides, MAX_HELPER_CONCURRENCY, MAX_WORKERS};
+use crate::squid_conf::{Layout, Overrides, SquidVersion, MAX_HELPER_CONCURRENCY, MAX_WORKERS};
 
 mod help;
 
@@ -137,6 +138,7 @@ struct Cli {
 }
 
 #[derive(clap::Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once per run of the program
 enum Sub {
     #[command(about = help::CHECK_ABOUT, before_help = help::CHECK, help_template = help::COMMAND_TEMPLATE)]
     Check {
@@ -209,6 +211,8 @@ struct SquidConfArgs {
     parent: Vec<SocketAddr>,
     #[arg(long, value_name = "CIDR", value_parser = cidr, help = help::EDGE_FROM)]
     edge_from: Vec<String>,
+    #[arg(long, value_name = "VERSION", value_parser = SquidVersion::parse, help = help::SQUID_VERSION)]
+    squid_version: Option<SquidVersion>,
 }
 
 /// Layouts as `--layout` values.
@@ -259,6 +263,7 @@ impl From<Sub> for Command {
                     gnutls_squid: a.gnutls_squid,
                     parents: a.parent,
                     edge_from: a.edge_from,
+                    squid_version: a.squid_version,
                 },
             },
         }

@@ -77,6 +77,24 @@ fn run(argv: &[String]) -> ExitCode {
                     }
                 }
             }
+            // Only the layouts running s3squid-icap differ by Squid version.
+            if overrides.squid_version.is_none() && layout != squid_conf::Layout::Rewrite {
+                match squid_conf::SquidVersion::probe_installed() {
+                    Ok((v, program)) => {
+                        eprintln!(
+                            "s3squid: rendering for Squid {v} (`{program} -v`; --squid-version to choose)"
+                        );
+                        overrides.squid_version = Some(v);
+                    }
+                    Err(e) => {
+                        eprintln!(
+                            "s3squid: cannot tell which Squid the files are for: {e}\n\
+                             s3squid: pass --squid-version (e.g. 5.7, 6.13, 7.7)"
+                        );
+                        return ExitCode::from(EXIT_USAGE);
+                    }
+                }
+            }
             let mut params = squid_conf::params_from_config(&cfg);
             overrides.apply(&mut params);
             let files = if fragment {

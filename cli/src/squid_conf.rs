@@ -33,12 +33,14 @@ mod blocks;
 mod overrides;
 mod render;
 pub mod template;
+mod version;
 
 pub use blocks::describe_freshness;
 pub use overrides::{
     Overrides, DEMO_CACHE_DIR_MB, DEMO_CACHE_MEM_MB, MAX_HELPER_CONCURRENCY, MAX_WORKERS,
 };
 pub use render::{render, render_fragment, FRAGMENT_EDGE_FILE, FRAGMENT_FILE};
+pub use version::SquidVersion;
 
 #[cfg(test)]
 mod tests;
@@ -264,6 +266,10 @@ pub struct SquidConfParams {
     /// Written for a GnuTLS build of Squid (`--gnutls-squid`): the peers section then warns
     /// that such a build checks no certificate, whatever options follow `tls`.
     pub gnutls_squid: bool,
+    /// The Squid version the files are for (default [`SquidVersion::OLDEST_TESTED`]; the
+    /// command line asks `squid -v` unless `--squid-version` says): where Squid versions
+    /// differ, see the `version` module.
+    pub squid_version: SquidVersion,
     /// `src` values the signing Squid accepts requests from (default loopback).
     pub signer_clients: Vec<String>,
     /// The s3squid-icap service URI (default `icap://127.0.0.1:1344/s3sign`, from
@@ -466,6 +472,7 @@ pub fn params_from_config(cfg: &Config) -> SquidConfParams {
         signer_listen: DEFAULT_SIGNER_LISTEN,
         s3_tls_options: OPENSSL_PEER_TLS_OPTIONS.to_owned(),
         gnutls_squid: false,
+        squid_version: SquidVersion::OLDEST_TESTED,
         signer_clients: vec!["127.0.0.1".to_owned(), "::1".to_owned()],
         icap_uri: format!("icap://{}/{}", icap.listen, icap.service),
         storeid_command: DEFAULT_STOREID_COMMAND.to_owned(),

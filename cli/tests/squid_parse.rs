@@ -1,5 +1,7 @@
 //! Squid itself parses every rendered file (`squid -k parse`) and must report no error and
-//! no warning. Squid must be installed (scripts/test installs it).
+//! no warning. Squid must be installed (scripts/test installs it). `S3SQUID_E2E_SQUID` names
+//! another Squid binary, as for the e2e suite (scripts/test runs this test on each Squid of
+//! scripts/squid-versions).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -7,10 +9,18 @@ use std::process::Command;
 use s3map::config::Config;
 use s3squid::squid_conf::{
     params_from_config, render, render_fragment, AccessLogModule, Layout, Overrides,
-    SquidConfParams, SquidInstance,
+    SquidConfParams, SquidInstance, SquidVersion,
 };
 
 const SQUID: &str = "/usr/sbin/squid";
+
+/// The Squid that parses: `S3SQUID_E2E_SQUID` if set and not empty, else the machine's
+/// [`SQUID`].
+fn squid() -> std::ffi::OsString {
+    std::env::var_os("S3SQUID_E2E_SQUID")
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| SQUID.into())
+}
 
 /// Routes of every kind: path and virtual addressing, http and https endpoints (AWS and
 /// not), two http public hosts and an https one.
@@ -75,9 +85,11 @@ fn instance_in(dir: &Path, name: &str) -> SquidInstance {
 
 #[test]
 fn squid_parses_every_rendered_file_without_complaint() {
+    let squid = squid();
     assert!(
-        Path::new(SQUID).exists(),
-        "{SQUID} is not installed: run scripts/test, which installs it"
+        Path::new(&squid).exists(),
+        "{} is not installed: run scripts/test, which installs it",
+        squid.to_string_lossy()
     );
     let dir = temp_dir("all");
     // https_port needs a certificate it can load; Squid only reads it, so any PEM pair does.
@@ -95,48 +107,65 @@ fn squid_parses_every_rendered_file_without_complaint() {
     if !https {
         eprintln!("note: openssl could not make a test certificate; https_port not parsed");
     }
+    // Rendered for the committed samples' version, which every Squid must parse, and for
+    // this Squid's own (`cache_log_message` from 6 on).
+    let own = SquidVersion::probe(&squid).unwrap();
+    let mut versions = vec![SquidVersion::OLDEST_TESTED];
+    if own != SquidVersion::OLDEST_TESTED {
+        versions.push(own);
+    }
+    for version in versions {
+        parse_every_variant(&dir, &cert, https, version);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Every layout of the routes of [`CONFIG`] (with and without [`UNSIGNED_ROUTE`], with
+/// concurrency 0, with SMP), rendered for `version`.
+fn parse_every_variant(dir: &Path, cert: &Path, https: bool, version: SquidVersion) {
     let params = |config: &str| {
-        let mut p = params_from_config(&Config::parse(config).unwrap());
+        let mut p = params_from_config(&Config::parse(config).expect("the test config parses"));
+        p.squid_version = version;
         p.public_http_listen = vec!["127.0.0.1:18080".into(), "127.0.0.1:18081".into()];
         p.public_https_listen = vec!["127.0.0.1:18443".into()];
-        p.signer_listen = "127.0.0.1:13129".parse().unwrap();
+        p.signer_listen = "127.0.0.1:13129".parse().expect("a socket address");
         p.storeid_command = "/bin/cat".into();
-        p.edge = instance_in(&dir, "edge");
-        p.signer = instance_in(&dir, "signer");
-        p.single = instance_in(&dir, "single");
+        p.edge = instance_in(dir, "edge");
+        p.signer = instance_in(dir, "signer");
+        p.single = instance_in(dir, "single");
         for (i, parent) in p.parents.iter_mut().enumerate() {
-            parent.listen = format!("127.0.0.1:{}", 13131 + i).parse().unwrap();
-            parent.instance = instance_in(&dir, &format!("parent-{}", i + 1));
+            parent.listen = format!("127.0.0.1:{}", 13131 + i)
+                .parse()
+                .expect("a socket address");
+            parent.instance = instance_in(dir, &format!("parent-{}", i + 1));
         }
         if !https {
             p.public_hosts
                 .retain(|h| h.scheme == s3map::url::Scheme::Http);
         }
-        p.tls_cert = cert.clone();
-        p.tls_key = cert.clone();
+        p.tls_cert = cert.to_path_buf();
+        p.tls_key = cert.to_path_buf();
         p
     };
 
     let signed_only = params(CONFIG);
     assert!(!signed_only.rewrite_beside_icap);
-    parse_every_layout(&dir, "signed", &signed_only);
+    parse_every_layout(dir, &format!("{version}-signed"), &signed_only);
 
     let with_unsigned = format!("{CONFIG}{UNSIGNED_ROUTE}");
     let mut p = params(&with_unsigned);
     assert!(p.rewrite_beside_icap);
-    parse_every_layout(&dir, "unsigned", &p);
+    parse_every_layout(dir, &format!("{version}-unsigned"), &p);
 
     // No channel IDs (and so no url_rewrite_timeout), the stdio log module.
     p.helper_concurrency = 0;
     p.access_log_module = AccessLogModule::Stdio;
-    parse_every_layout(&dir, "concurrency0", &p);
+    parse_every_layout(dir, &format!("{version}-concurrency0"), &p);
 
     // SMP: the edge with two workers and a rock cache_dir.
     let mut p = params(CONFIG);
     p.edge.workers = 2;
-    parse_every_layout(&dir, "smp", &p);
-
-    let _ = std::fs::remove_dir_all(&dir);
+    parse_every_layout(dir, &format!("{version}-smp"), &p);
 }
 
 /// Debian bookworm's stock squid.conf and conf.d/debian.conf (tests/data/README.md).
@@ -146,7 +175,7 @@ const STOCK_DEBIAN_CONF: &str = include_str!("../../tests/data/debian-bookworm-c
 /// `squid -k parse -f path`, checking that it exited 0 and printed no error or warning line;
 /// its output.
 fn parse_complaints(name: &str, path: &Path) -> String {
-    let out = Command::new(SQUID)
+    let out = Command::new(squid())
         .arg("-k")
         .arg("parse")
         .arg("-f")

@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use s3squid::squid_conf::{params_from_config, render, Layout, SquidConfParams, SquidInstance};
+use s3squid::squid_conf::{
+    params_from_config, render, Layout, SquidConfParams, SquidInstance, SquidVersion,
+};
 
 use crate::s3::S3;
 use crate::{bin, free_port, is_root, wait_port, Proc, Sandbox, ACCESS_KEY, SECRET_KEY};
@@ -141,10 +143,25 @@ impl Access {
     }
 }
 
-/// The Squid binary the harness runs: `S3SQUID_E2E_SQUID` (e.g. an OpenSSL build unpacked
-/// from `squid-openssl`), else `squid` on PATH.
+/// The Squid binary the harness runs: `S3SQUID_E2E_SQUID` (e.g. a wrapper of
+/// scripts/squid-versions), else (unset or empty) `squid` on PATH.
 pub fn squid_program() -> std::ffi::OsString {
-    std::env::var_os("S3SQUID_E2E_SQUID").unwrap_or_else(|| "squid".into())
+    std::env::var_os("S3SQUID_E2E_SQUID")
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| "squid".into())
+}
+
+/// The version of [`squid_program`] (`squid -v`, asked once): the stacks render for it,
+/// as `s3squid squid-conf` does, and tests check what differs by version against it.
+pub fn squid_version() -> SquidVersion {
+    static VERSION: std::sync::OnceLock<SquidVersion> = std::sync::OnceLock::new();
+    *VERSION.get_or_init(|| {
+        SquidVersion::probe(&squid_program()).unwrap_or_else(|e| {
+            panic!(
+                "{e}\nsquid is not installed or not on PATH: run scripts/test, which installs it"
+            )
+        })
+    })
 }
 
 /// An access.log action without the error suffixes Squid 6 and later append where 5.7 does
@@ -358,6 +375,7 @@ pub fn test_params(
     p.storeid_command = helper("s3squid-storeid");
     p.rewrite_command = helper("s3squid-rewrite");
     p.cache_effective_user = is_root().then(|| "proxy".to_owned());
+    p.squid_version = squid_version();
     for (inst, tag) in [
         (&mut p.edge, "edge"),
         (&mut p.signer, "signer"),

@@ -128,6 +128,11 @@ An address (IP) or network (IP/PREFIX) of the fleet's edges,
 which the parents accept requests from; repeatable (default
 127.0.0.1 and ::1)";
 
+pub const SQUID_VERSION: &str = "\
+The Squid version the files are for, e.g. 5.7, 6.13 or 7.7 (default: what
+`squid -v` says, for the layouts that run s3squid-icap). From 6 on, the ICAP
+section keeps Squid's per-request `Squid bug 5187` warning out of cache.log";
+
 pub const EDGE_WORKERS: &str = "\
 SMP workers of the edge Squid (two-tier), 1 to 64 (default 1). With 2
 or more, the workers share a rock cache_dir and the memory cache";

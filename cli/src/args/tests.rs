@@ -208,6 +208,8 @@ fn squid_conf_overrides() {
         "--edge-workers",
         "4",
         "--access-log-stdio",
+        "--squid-version",
+        "6.13",
     ]));
     assert_eq!(
         got,
@@ -233,6 +235,7 @@ fn squid_conf_overrides() {
                 gnutls_squid: false,
                 parents: Vec::new(),
                 edge_from: Vec::new(),
+                squid_version: Some(SquidVersion::new(6, 13)),
             },
         })
     );
@@ -257,6 +260,7 @@ fn squid_conf_values_that_would_break_squid_conf_are_refused() {
         ["--user", "pro xy"],
         ["--storeid-command", "/bin/x\n--config y"],
         ["--rewrite-command", "   "],
+        ["--squid-version", "six"],
     ] {
         let line = argv(&["squid-conf", "--layout", "single", bad[0], bad[1]]);
         match parse(&line) {

@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use super::{AccessLogModule, Layout, SquidConfParams, SquidInstance};
+use super::{AccessLogModule, Layout, SquidConfParams, SquidInstance, SquidVersion};
 
 /// `cache_dir` size, MB, at most, of a Squid under [`Overrides::state_dir`] (a demo needs
 /// no 10 GB cache).
@@ -52,6 +52,8 @@ pub struct Overrides {
     pub parents: Vec<SocketAddr>,
     /// `--edge-from`: replaces [`SquidConfParams::edge_sources`] (`IP` or `IP/PREFIX`).
     pub edge_from: Vec<String>,
+    /// `--squid-version` (or what `squid -v` said): [`SquidConfParams::squid_version`].
+    pub squid_version: Option<SquidVersion>,
 }
 
 impl Overrides {
@@ -98,6 +100,9 @@ impl Overrides {
         if self.gnutls_squid {
             p.s3_tls_options = super::GNUTLS_PEER_TLS_OPTIONS.to_owned();
             p.gnutls_squid = true;
+        }
+        if let Some(v) = self.squid_version {
+            p.squid_version = v;
         }
     }
 

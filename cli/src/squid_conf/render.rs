@@ -2,7 +2,7 @@
 
 use s3map::decide::REFUSED_HOST;
 
-use super::{blocks, template, FleetParent, Layout, SquidConfParams, SquidInstance};
+use super::{blocks, template, version, FleetParent, Layout, SquidConfParams, SquidInstance};
 
 const EDGE_TEMPLATE: &str = include_str!("../../templates/edge.conf.in");
 const SIGNER_TEMPLATE: &str = include_str!("../../templates/signer.conf.in");
@@ -274,6 +274,10 @@ fn icap_block(p: &SquidConfParams, why: &str, mode: Mode) -> String {
                 ),
             ),
             ("ICAP_PERSISTENT", &persistent),
+            (
+                "ICAP_LOG_MESSAGES",
+                &version::icap_log_messages(p.squid_version),
+            ),
         ],
     )
 }

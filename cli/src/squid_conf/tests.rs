@@ -39,9 +39,11 @@ fn committed_samples_are_the_render_of_the_example_config() {
             assert!(
                 committed == text,
                 "{} differs from the render; regenerate it with\n  cargo run -p s3squid -- \
-                 squid-conf --layout {} --config squid-conf/s3squid.toml --out-dir squid-conf/{dir}",
+                 squid-conf --layout {} --config squid-conf/s3squid.toml --squid-version {} \
+                 --out-dir squid-conf/{dir}",
                 path.display(),
-                layout.as_str()
+                layout.as_str(),
+                super::SquidVersion::OLDEST_TESTED
             );
         }
         // The fragments (their signer.conf is the whole layout's, above).

@@ -139,6 +139,7 @@ fn refusals(layout: Layout) {
     );
     // And the route still works.
     assert_eq!(st.get("/photos/plain/hello.txt").body, b"hello");
+    crate::assert_bug_5187_warned_at_most_once(&st);
 }
 
 #[test]

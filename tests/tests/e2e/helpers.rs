@@ -151,6 +151,7 @@ fn index_and_redirects(layout: Layout) {
             .count(),
         0
     );
+    crate::assert_bug_5187_warned_at_most_once(&st);
 }
 
 #[test]
@@ -248,5 +249,104 @@ fn single_layout_with_concurrency_0() {
             assert_eq!(st.get(&crate::public_path(k)).body, crate::body_of(k));
         }
         assert_eq!(st.s3.count("GetObject", k), 1, "{k}");
+    }
+}
+
+/// What a helper writes on stdout unasked, measured through the Squid under test: Squid 5.7
+/// and 6 log `helperHandleRead: unexpected read from …` and drop it; Squid 7 logs `Killing
+/// helper process after an unexpected read from …`, kills the helper, and exits (`The …
+/// helpers are crashing too rapidly`) when that happens before the helper's first reply.
+/// s3squid-storeid and s3squid-rewrite write only replies there: their configuration made
+/// broken, removed and put back, each time followed by `squid -k reconfigure` (which restarts
+/// both, and they read it again), they say why on stderr (cache.log) and Squid stays up,
+/// serving both routes. Then a shell helper that greets on stdout shows this Squid's
+/// reaction, so the check above looks for the words this version uses.
+#[test]
+fn helpers_write_nothing_unsolicited_across_reloads() {
+    let sb = Sandbox::new("unsolicited");
+    let opts = StackOptions {
+        extra_routes: crate::PUBLIC_ROUTE.to_owned(),
+        anonymous_s3: true,
+        ..StackOptions::default()
+    };
+    let mut st = Stack::start(&sb, Layout::Single, opts);
+    let conf = std::fs::read_to_string(&st.front.conf).unwrap();
+    assert!(
+        conf.contains("\nstore_id_program ") && conf.contains("\nurl_rewrite_program "),
+        "the single Squid runs both helpers (an auth = \"none\" route)"
+    );
+    let anon = st.anon.as_ref().unwrap();
+    anon.bucket("open");
+    anon.put("open", "a.txt", b"public a");
+    st.s3.put("photos", "p.jpg", b"signed p");
+    let objects = [
+        ("/photos/p.jpg".to_owned(), b"signed p".to_vec()),
+        ("/public/a.txt".to_owned(), b"public a".to_vec()),
+    ];
+    crate::assert_served(&st, &objects, "at start");
+    let good = std::fs::read_to_string(&st.config).unwrap();
+    for step in ["broken", "removed", "good again"] {
+        match step {
+            "broken" => std::fs::write(&st.config, "[[route]]\nname = 'x'\npublic = 12\n").unwrap(),
+            "removed" => std::fs::remove_file(&st.config).unwrap(),
+            _ => std::fs::write(&st.config, &good).unwrap(),
+        }
+        st.front.reconfigure();
+        crate::assert_served(
+            &st,
+            &objects,
+            &format!("config {step}, after -k reconfigure"),
+        );
+    }
+    assert!(st.front.proc.running(), "Squid is up");
+    let log = st.front.cache_log_text();
+    for helper in ["s3squid-storeid", "s3squid-rewrite"] {
+        assert!(
+            log.contains(&format!(
+                "{helper}: configuration unusable, serving the last good one"
+            )),
+            "{helper} said why on stderr:\n{log}"
+        );
+    }
+    for unsolicited in ["unexpected read", "Killing helper", "crashing too rapidly"] {
+        assert!(!log.contains(unsolicited), "{unsolicited}:\n{log}");
+    }
+
+    // The control: a helper that greets before it is asked.
+    let chatty = sb.path("chatty-helper.sh");
+    std::fs::write(
+        &chatty,
+        "#!/bin/sh\necho 'hello from an e2e helper'\nwhile read -r ch rest; do echo \"$ch ERR\"; done\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&chatty, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let conf = std::fs::read_to_string(&st.front.conf).unwrap();
+    let line = conf
+        .lines()
+        .find(|l| l.starts_with("store_id_program "))
+        .unwrap();
+    let chatty_conf = conf.replace(line, &format!("store_id_program {}", chatty.display()));
+    std::fs::write(&st.front.conf, chatty_conf).unwrap();
+    st.front.control("reconfigure");
+    let version = s3squid_e2e::squid::squid_version();
+    if version.major >= 7 {
+        s3squid_e2e::wait_until(15, "Squid 7 to exit", || !st.front.proc.running());
+        let log = st.front.cache_log_text();
+        assert!(
+            log.contains("Killing helper process after an unexpected read from store_id")
+                && log.contains("hello from an e2e helper")
+                && log.contains("The store_id helpers are crashing too rapidly, need help!"),
+            "Squid {version}:\n{log}"
+        );
+    } else {
+        s3squid_e2e::wait_until(15, "Squid to log the unsolicited line", || {
+            st.front
+                .cache_log_text()
+                .contains("unexpected read from store_id")
+        });
+        let log = st.front.cache_log_text();
+        assert!(log.contains("hello from an e2e helper"), "{log}");
+        assert!(!log.contains("Killing helper"), "Squid {version}:\n{log}");
+        assert!(st.front.proc.running(), "Squid {version} keeps running");
     }
 }

@@ -1,4 +1,5 @@
-//! End-to-end: real Squid 5.7 in each sample layout, s3squid-icap, s3squid-storeid,
+//! End-to-end: real Squid (the machine's, 5.7 on Debian bookworm; or `S3SQUID_E2E_SQUID`, such
+//! as the 6.13 and 7.7 of scripts/squid-versions) in each sample layout, s3squid-icap, s3squid-storeid,
 //! s3squid-rewrite and s3s-fs verifying SigV4 with access keys. One test binary; each test
 //! has its own temp dir and loopback ports and stops what it started, by PID.
 #![allow(clippy::unwrap_used)] // test code: a panic is a test failure with its location
@@ -95,4 +96,29 @@ pub fn restart_front(
     let (name, port) = (st.front.name.clone(), st.front.port);
     st.front.proc.stop(std::time::Duration::from_secs(5));
     st.front = s3squid_e2e::squid::Squid::start(sb, &name, &text, port, &inst);
+}
+
+/// After s3squid-icap answered requests itself (refusals, redirects: REQMOD satisfaction),
+/// the Squid running it has logged Squid 6+'s `Squid bug 5187 workaround triggered` once
+/// (the samples' `cache_log_message id=72 limit=1`, rendered for that version), not once per
+/// request; Squid 5.7 never logs it.
+pub fn assert_bug_5187_warned_at_most_once(st: &s3squid_e2e::squid::Stack) {
+    let squid = st.signer.as_ref().unwrap_or(&st.front);
+    let count = || {
+        squid
+            .cache_log_text()
+            .matches("Squid bug 5187 workaround triggered")
+            .count()
+    };
+    let want = usize::from(s3squid_e2e::squid::squid_version().major >= 6);
+    if want > 0 {
+        s3squid_e2e::wait_until(5, "the first bug 5187 warning in cache.log", || count() > 0);
+    }
+    assert_eq!(
+        count(),
+        want,
+        "Squid {}: `Squid bug 5187 workaround triggered` lines in {}",
+        s3squid_e2e::squid::squid_version(),
+        squid.cache_log.display()
+    );
 }

@@ -174,6 +174,7 @@ fn overrides_make_a_runnable_setup() {
         gnutls_squid: false,
         parents: Vec::new(),
         edge_from: Vec::new(),
+        squid_version: Some(SquidVersion::new(7, 7)),
     };
     let mut p = base.clone();
     o.apply(&mut p);
@@ -184,6 +185,7 @@ fn overrides_make_a_runnable_setup() {
     assert_eq!(p.cache_effective_user.as_deref(), Some("proxy"));
     assert_eq!(p.helper_concurrency, 4);
     assert_eq!(p.access_log_module, AccessLogModule::Stdio);
+    assert_eq!(p.squid_version, SquidVersion::new(7, 7));
     assert_eq!(
         (p.edge.workers, p.signer.workers, p.single.workers),
         (2, 1, 1)
