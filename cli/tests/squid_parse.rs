@@ -209,10 +209,12 @@ fn parse_every_fragment(dir: &Path, tag: &str, p: &SquidConfParams) {
         let confd = root.join("conf.d");
         std::fs::create_dir_all(&confd).expect("create conf.d");
         std::fs::write(confd.join("debian.conf"), STOCK_DEBIAN_CONF).expect("write debian.conf");
+        // With a visible_hostname of its own: the stock file relies on the machine's
+        // hostname, which the chroots of other Squid versions cannot resolve (a WARNING).
         let stock = STOCK_SQUID_CONF.replace(
             "include /etc/squid/conf.d/*.conf",
             &format!("include {}/*.conf", confd.display()),
-        );
+        ) + "visible_hostname stock\n";
         assert!(stock.contains(&confd.display().to_string()));
         let squid_conf = root.join("squid.conf");
         std::fs::write(&squid_conf, stock).expect("write squid.conf");
