@@ -4,7 +4,8 @@ use s3map::decide::REFUSED_HOST;
 
 use super::{blocks, template, version, FleetParent, Layout, SquidConfParams, SquidInstance};
 
-const EDGE_TEMPLATE: &str = include_str!("../../templates/edge.conf.in");
+const EDGE_HEAD: &str = include_str!("../../templates/edge-head.conf.in");
+const EDGE_UPSTREAM: &str = include_str!("../../templates/edge-upstream.conf.in");
 const SIGNER_TEMPLATE: &str = include_str!("../../templates/signer.conf.in");
 const SINGLE_TEMPLATE: &str = include_str!("../../templates/single.conf.in");
 const REWRITE_TEMPLATE: &str = include_str!("../../templates/rewrite.conf.in");
@@ -71,7 +72,7 @@ fn freshness_block(p: &SquidConfParams, keys: blocks::CacheKeys, through: &str) 
         ],
     )
 }
-const FLEET_CACHE_TEMPLATE: &str = include_str!("../../templates/fleet-cache.conf.in");
+const CACHE_TEMPLATE: &str = include_str!("../../templates/cache.conf.in");
 const FLEET_EDGE_HEAD: &str = include_str!("../../templates/fleet-edge-head.conf.in");
 const FLEET_EDGE_UPSTREAM: &str = include_str!("../../templates/fleet-edge-upstream.conf.in");
 const FLEET_PARENT_HEAD: &str = include_str!("../../templates/fleet-parent-head.conf.in");
@@ -354,21 +355,27 @@ fn fragment_tail(notes: &str) -> String {
     )
 }
 
+/// The two-tier edge: a caching Squid whose upstream is the signing Squid.
 fn edge(p: &SquidConfParams) -> String {
-    fill_squid(
-        "edge.conf.in",
-        EDGE_TEMPLATE,
-        p,
-        &[
-            ("INSTANCE", &instance_block(p, &p.edge, "edge")),
-            ("SIGNER_PEERS", &blocks::edge_signer_peers(p, "")),
-            (
-                "FRESHNESS",
-                &freshness_block(p, blocks::CacheKeys::Public, "through the signer"),
-            ),
-        ],
-        Mode::Whole,
-    )
+    let head = fill(
+        "edge-head.conf.in",
+        EDGE_HEAD,
+        &[("PUBLIC_LISTEN", &blocks::public_listen(p, false))],
+    );
+    let upstream = fill(
+        "edge-upstream.conf.in",
+        EDGE_UPSTREAM,
+        &[("SIGNER_PEERS", &blocks::edge_signer_peers(p, ""))],
+    );
+    let what = CachingSquid {
+        head: &head,
+        instance: &p.edge,
+        role: "edge",
+        from: "",
+        upstream: &upstream,
+        through: "through the signer",
+    };
+    caching_squid(p, &what)
 }
 
 fn signer(p: &SquidConfParams) -> String {
@@ -451,31 +458,52 @@ fn fleet_edge(p: &SquidConfParams) -> String {
         FLEET_EDGE_UPSTREAM,
         &[("PARENT_PEERS", &blocks::fleet_parent_peers(p))],
     );
-    fleet_cache(p, &head, &p.edge, "", &upstream)
+    let what = CachingSquid {
+        head: &head,
+        instance: &p.edge,
+        role: "cache",
+        from: "",
+        upstream: &upstream,
+        through: FLEET_THROUGH,
+    };
+    caching_squid(p, &what)
 }
 
-/// A caching Squid of the fleet (an edge or a parent): its `head` (title and listening),
-/// the rules for clients after `from`, its `upstream` section, and what every caching Squid
-/// stores.
-fn fleet_cache(
-    p: &SquidConfParams,
-    head: &str,
-    instance: &SquidInstance,
-    from: &str,
-    upstream: &str,
-) -> String {
+/// How a fleet edge or parent revalidates a stale copy (the freshness section's words).
+const FLEET_THROUGH: &str = "upstream (an edge asks its parent, which answers\n\
+# from its own copy while that is fresh; a parent asks the signing Squid)";
+
+/// What differs between the caching Squids that key by public URL (the two-tier edge, a
+/// fleet's edges and parents): everything else is `cache.conf.in`.
+struct CachingSquid<'a> {
+    /// Title and listening.
+    head: &'a str,
+    /// Its files and storage.
+    instance: &'a SquidInstance,
+    /// The instance block's role word.
+    role: &'a str,
+    /// Rules for clients before the method rules (a fleet parent: the edges only).
+    from: &'a str,
+    /// The upstream section.
+    upstream: &'a str,
+    /// How a stale copy is revalidated ("through the signer", "upstream").
+    through: &'a str,
+}
+
+/// A caching Squid keyed by public URL.
+fn caching_squid(p: &SquidConfParams, c: &CachingSquid<'_>) -> String {
     fill_squid(
-        "fleet-cache.conf.in",
-        FLEET_CACHE_TEMPLATE,
+        "cache.conf.in",
+        CACHE_TEMPLATE,
         p,
         &[
-            ("HEAD", head),
-            ("INSTANCE", &instance_block(p, instance, "cache")),
-            ("FROM", from),
-            ("UPSTREAM", upstream),
+            ("HEAD", c.head),
+            ("INSTANCE", &instance_block(p, c.instance, c.role)),
+            ("FROM", c.from),
+            ("UPSTREAM", c.upstream),
             (
                 "FRESHNESS",
-                &freshness_block(p, blocks::CacheKeys::Public, "upstream"),
+                &freshness_block(p, blocks::CacheKeys::Public, c.through),
             ),
         ],
         Mode::Whole,
@@ -498,13 +526,16 @@ fn fleet_parent(p: &SquidConfParams, n: usize, parent: &FleetParent) -> String {
         FLEET_PARENT_UPSTREAM,
         &[("SIGNER_PEERS", &blocks::edge_signer_peers(p, ""))],
     );
-    fleet_cache(
-        p,
-        &head,
-        &parent.instance,
-        &blocks::edges_only(p),
-        &upstream,
-    )
+    let from = blocks::edges_only(p);
+    let what = CachingSquid {
+        head: &head,
+        instance: &parent.instance,
+        role: "cache",
+        from: &from,
+        upstream: &upstream,
+        through: FLEET_THROUGH,
+    };
+    caching_squid(p, &what)
 }
 
 /// The fleet's signing Squid: the two-tier one, taking the parents' requests too, under a
