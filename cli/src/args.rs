@@ -287,6 +287,20 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
                     .to_owned(),
                 topic: Topic::SquidConf,
             }),
+            Command::SquidConf { overrides, .. }
+                if overrides
+                    .parents
+                    .iter()
+                    .enumerate()
+                    .any(|(i, p)| overrides.parents[..i].contains(p)) =>
+            {
+                Err(UsageError {
+                    message: "--parent names the same address twice: each parent cache \
+                              listens on an address of its own"
+                        .to_owned(),
+                    topic: Topic::SquidConf,
+                })
+            }
             command => Ok(command),
         },
         Err(e) => match e.kind() {

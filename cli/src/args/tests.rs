@@ -371,3 +371,21 @@ fn fragment_has_no_fleet_form() {
         Ok(Command::SquidConf { fragment: true, .. })
     ));
 }
+
+#[test]
+fn a_parent_named_twice_is_refused() {
+    let e = parse(&args(
+        "squid-conf --layout fleet --parent 127.0.0.1:3131 --parent 127.0.0.1:3132 --parent 127.0.0.1:3131",
+    ))
+    .unwrap_err();
+    assert!(
+        e.message.contains("the same address twice"),
+        "{}",
+        e.message
+    );
+    assert_eq!(e.topic, Topic::SquidConf);
+    assert!(parse(&args(
+        "squid-conf --layout fleet --parent 127.0.0.1:3131 --parent 127.0.0.1:3132"
+    ))
+    .is_ok());
+}
