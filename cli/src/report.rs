@@ -147,36 +147,30 @@ fn explain_decision(out: &mut String, cfg: &Config, url: &str, decision: &Decisi
 /// store-ID prefix of this ID (the first in the file among equals), which is another route's
 /// when two routes serve the same objects.
 fn freshness_line(out: &mut String, cfg: &Config, route: &Route, id: &str) {
-    let params = crate::squid_conf::params_from_config(cfg);
+    let set =
+        |v: Option<u32>, unit: &str| v.map_or("not set".to_owned(), |v| format!("{v} {unit}"));
     let _ = writeln!(
         out,
         "  freshness: {} (fresh = {}, max_stale = {})",
         crate::squid_conf::describe_freshness(route.freshness),
-        route
-            .freshness
-            .fresh_minutes
-            .map_or("not set".to_owned(), |m| format!("{m} minutes")),
-        route
-            .freshness
-            .max_stale_secs
-            .map_or("not set".to_owned(), |s| format!("{s} seconds")),
+        set(route.freshness.fresh_minutes, "minutes"),
+        set(route.freshness.max_stale_secs, "seconds"),
     );
-    let by_id = params
-        .freshness
+    // The longest prefix; among equals the first in the file (`rev` + `max_by_key`, which
+    // keeps the last maximum), as the rendered lines are ordered.
+    let by_id = cfg
+        .routes
         .iter()
-        .filter(|f| id.starts_with(&f.store_id_prefix))
-        .fold(
-            None::<&crate::squid_conf::RouteFreshness>,
-            |best, f| match best {
-                Some(b) if b.store_id_prefix.len() >= f.store_id_prefix.len() => Some(b),
-                _ => Some(f),
-            },
-        );
-    if let Some(other) = by_id.filter(|f| f.route != route.name && f.freshness != route.freshness) {
+        .map(|r| (r, s3map::storeid::route_prefix(r)))
+        .filter(|(_, prefix)| id.starts_with(prefix.as_str()))
+        .rev()
+        .max_by_key(|(_, prefix)| prefix.len())
+        .map(|(r, _)| r);
+    if let Some(other) = by_id.filter(|r| r.name != route.name && r.freshness != route.freshness) {
         let _ = writeln!(
             out,
             "  but a Squid with s3squid-storeid (single, rewrite) keys it by store ID, where route {}'s line applies: {}",
-            other.route,
+            other.name,
             crate::squid_conf::describe_freshness(other.freshness)
         );
     }

@@ -398,13 +398,7 @@ pub fn params_from_config(cfg: &Config) -> SquidConfParams {
         freshness.push(RouteFreshness {
             route: r.name.clone(),
             public_prefix: r.public.to_string(),
-            store_id_prefix: format!(
-                "{}{}/{}/{}",
-                s3map::storeid::STORE_ID_PREFIX,
-                r.endpoint.id,
-                r.bucket,
-                s3map::pct::encode_path(&r.key_prefix)
-            ),
+            store_id_prefix: s3map::storeid::route_prefix(r),
             freshness: r.freshness,
         });
         let p = &r.public;

@@ -54,6 +54,18 @@ pub const SIGNATURE_PARAMS: [&str; 11] = {
     ]
 };
 
+/// `http://s3.squid.internal/v1/<endpoint-id>/<bucket>/`: how the IDs of every object of a
+/// route's bucket start.
+pub fn bucket_prefix(route: &Route) -> String {
+    format!("{STORE_ID_PREFIX}{}/{}/", route.endpoint.id, route.bucket)
+}
+
+/// How the IDs of a route's objects start: [`bucket_prefix`], then the route's `key_prefix`
+/// encoded as in an ID (`squid-conf` anchors the route's `refresh_pattern` on it).
+pub fn route_prefix(route: &Route) -> String {
+    bucket_prefix(route) + &pct::encode_path(&route.key_prefix)
+}
+
 /// The store ID of an object under a route.
 pub fn for_object(obj: &Object<'_, '_>) -> String {
     build(obj.route, &obj.key, &obj.params)
@@ -286,7 +298,7 @@ pub fn own_spellings(table: &RouteTable) -> Vec<OwnSpelling> {
                         || (o.endpoint.host == host
                             && (r.addressing == Addressing::Virtual || o.bucket == r.bucket))))
         });
-        let id_prefix = format!("{STORE_ID_PREFIX}{}/{}/", r.endpoint.id, r.bucket);
+        let id_prefix = bucket_prefix(r);
         // Helper replies quote IDs; a prefix that would need escaping (it cannot, with
         // validated endpoints and buckets) is left to the general path.
         let needs_escaping = id_prefix.bytes().any(|b| matches!(b, b'"' | b'\\'));

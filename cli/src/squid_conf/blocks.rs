@@ -8,7 +8,7 @@
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 
-use s3map::storeid::STORE_ID_PREFIX;
+use s3map::storeid::STORE_ID_HOST;
 use s3map::url::Scheme;
 
 use s3map::route::Freshness;
@@ -419,17 +419,12 @@ pub(super) fn route_refresh(p: &SquidConfParams, keys: CacheKeys) -> String {
         let _ = writeln!(out, "refresh_pattern {a} {}", refresh_values(r.freshness));
     }
     if keys == CacheKeys::StoreId {
-        let scheme_end = STORE_ID_PREFIX.find("://").map_or(0, |i| i + 3);
-        let host_end = STORE_ID_PREFIX
-            .get(scheme_end..)
-            .and_then(|rest| rest.find('/'))
-            .map_or(STORE_ID_PREFIX.len(), |i| scheme_end + i + 1);
-        let origin = STORE_ID_PREFIX.get(..host_end).unwrap_or(STORE_ID_PREFIX);
+        let origin = format!("http://{STORE_ID_HOST}/");
         let _ = writeln!(
             out,
             "# any other store ID (an object of a route since removed): the default\n\
              refresh_pattern ^{} {}",
-            regex_escape(origin),
+            regex_escape(&origin),
             refresh_values(Freshness::default())
         );
     }
