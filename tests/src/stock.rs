@@ -149,3 +149,15 @@ impl StockSquid {
         log
     }
 }
+
+/// The lines of a `squid -k parse` output that complain: errors, fatal errors, warnings, and
+/// Squid's "Bungled" (an unreadable line).
+pub fn complaints(log: &str) -> Vec<&str> {
+    log.lines()
+        .filter(|l| {
+            ["ERROR", "FATAL", "WARNING", "Bungled"]
+                .iter()
+                .any(|w| l.contains(w))
+        })
+        .collect()
+}

@@ -11,7 +11,7 @@ use s3squid_e2e::http::{self, Response};
 use s3squid_e2e::origin::Origin;
 use s3squid_e2e::s3::S3;
 use s3squid_e2e::squid::{config_text, static_creds, test_params, Icap, Squid, PUBLIC_HOST};
-use s3squid_e2e::stock::{StockSquid, OTHER_SITE};
+use s3squid_e2e::stock::{complaints, StockSquid, OTHER_SITE};
 use s3squid_e2e::{free_port, Sandbox, ACCESS_KEY, SECRET_KEY};
 
 use crate::traffic::{check_freshness_routes, FRESHNESS_ROUTES};
@@ -226,13 +226,12 @@ fn fragment_leaves_other_traffic_alone(layout: Layout) {
     // cache_peer_access starts with the deny the fragment's header asks for: without it,
     // Squid would hand s3squid's requests to it whenever the S3 peer or the signer is down
     // (found by the fragment's hostile review).
-    let upstream = &origin;
     let operator_peer = |deny: &str| {
         (
             "upstream.conf".to_owned(),
             format!(
                 "cache_peer 127.0.0.1 parent {} 0 no-query no-digest default name=upstream\n{deny}",
-                upstream.port
+                origin.port
             ),
         )
     };
@@ -250,23 +249,12 @@ fn fragment_leaves_other_traffic_alone(layout: Layout) {
 
     // squid -k parse: clean; the fragment was read.
     let parsed = with.parse();
-    let complaints: Vec<&str> = parsed
-        .lines()
-        .filter(|l| {
-            ["ERROR", "FATAL", "WARNING", "Bungled"]
-                .iter()
-                .any(|w| l.contains(w))
-        })
-        .collect();
-    assert!(complaints.is_empty(), "{complaints:?}");
+    assert_eq!(complaints(&parsed), Vec::<&str>::new());
     assert!(
         parsed.contains("Processing: acl s3squid_in myportname s3squid_http1"),
         "{parsed}"
     );
-    assert!(without
-        .parse()
-        .lines()
-        .all(|l| !l.contains("WARNING") && !l.contains("ERROR")));
+    assert_eq!(complaints(&without.parse()), Vec::<&str>::new());
 
     // The unrelated traffic: the same answers from both Squids.
     let plain = unrelated_traffic(&without, &origin, s3.port);
@@ -396,7 +384,7 @@ fn fragment_leaves_other_traffic_alone(layout: Layout) {
         "a cached object is still served"
     );
     assert_eq!(
-        upstream.served(),
+        origin.served(),
         origin_before,
         "s3squid's requests reached the operator's upstream"
     );
