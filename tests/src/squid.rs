@@ -686,15 +686,13 @@ impl Fleet {
     pub fn start(sb: &Sandbox, edges: usize, parents: usize) -> Fleet {
         let s3 = S3::start(sb);
         s3.bucket("photos");
-        let (icap, _, cfg) = start_icap(sb, &s3, "", static_creds(ACCESS_KEY, SECRET_KEY));
-        let mut p = params_from_config(&cfg);
-        p.signer_listen = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        let (icap, config, cfg) = start_icap(sb, &s3, "", static_creds(ACCESS_KEY, SECRET_KEY));
+        // Each edge gets its own port and directory below; the defaults for the rest.
+        let mut p = test_params(sb, &cfg, &config, free_port(), 100);
         let listen: Vec<std::net::SocketAddr> = (0..parents)
             .map(|_| format!("127.0.0.1:{}", free_port()).parse().unwrap())
             .collect();
         p.parents = s3squid::squid_conf::fleet_parents(&listen);
-        p.cache_effective_user = is_root().then(|| "proxy".to_owned());
-        in_sandbox(sb, &mut p.signer, "signer", 100);
         for (i, parent) in p.parents.iter_mut().enumerate() {
             in_sandbox(sb, &mut parent.instance, &format!("parent-{}", i + 1), 100);
         }
