@@ -3,15 +3,12 @@
 //! answers every request with S3's `503 SlowDown` ([`Hang::slow_down`]). (A stopped s3s-fs
 //! is the other kind of outage: connections refused.)
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
-use std::sync::Arc;
-use std::thread::JoinHandle;
+use std::io::Write;
+use std::net::TcpStream;
 use std::time::Duration;
 
-/// How often the accept loop looks at its stop flag.
-const POLL: Duration = Duration::from_millis(10);
+use crate::listener::{read_head, Listener};
+
 /// The most bytes of a request head [`Hang::slow_down`] reads before it answers anyway.
 const MAX_REQUEST_HEAD: usize = 16 * 1024;
 /// How long [`Hang::slow_down`] waits for a request head.
@@ -21,9 +18,7 @@ const HEAD_TIMEOUT: Duration = Duration::from_secs(2);
 pub struct Hang {
     /// Its port on 127.0.0.1.
     pub port: u16,
-    accepted: Arc<AtomicUsize>,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
+    listener: Listener,
 }
 
 impl Hang {
@@ -41,56 +36,30 @@ impl Hang {
     }
 
     fn spawn(port: u16, answer: bool) -> Hang {
-        let listener = TcpListener::bind(("127.0.0.1", port))
-            .unwrap_or_else(|e| panic!("hang: cannot listen on 127.0.0.1:{port}: {e}"));
-        listener.set_nonblocking(true).unwrap();
-        let accepted = Arc::new(AtomicUsize::new(0));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (a, s) = (accepted.clone(), stop.clone());
-        let thread = std::thread::spawn(move || {
-            let mut held: Vec<TcpStream> = Vec::new();
-            while !s.load(Relaxed) {
-                match listener.accept() {
-                    Ok((conn, _)) => {
-                        a.fetch_add(1, Relaxed);
-                        if answer {
-                            answer_slow_down(conn);
-                        } else {
-                            held.push(conn);
-                        }
-                    }
-                    Err(_) => std::thread::sleep(POLL),
-                }
+        let mut held: Vec<TcpStream> = Vec::new();
+        let listener = Listener::spawn("hang", port, move |conn, _| {
+            if answer {
+                answer_slow_down(conn);
+            } else {
+                held.push(conn);
             }
-            // Dropping `held` and `listener` closes every connection and frees the port.
         });
         Hang {
-            port,
-            accepted,
-            stop,
-            thread: Some(thread),
+            port: listener.port,
+            listener,
         }
     }
 
     /// How many connections it has accepted so far.
     pub fn accepted(&self) -> usize {
-        self.accepted.load(Relaxed)
+        self.listener.accepted()
     }
 }
 
 /// Reads one request head (bounded) and answers it with `503 SlowDown`; errors end the
 /// exchange.
 fn answer_slow_down(mut conn: TcpStream) {
-    let _ = conn.set_nonblocking(false);
-    let _ = conn.set_read_timeout(Some(HEAD_TIMEOUT));
-    let mut head = Vec::new();
-    let mut buf = [0u8; 4096];
-    while head.len() < MAX_REQUEST_HEAD && !head.windows(4).any(|w| w == b"\r\n\r\n") {
-        match conn.read(&mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => head.extend_from_slice(&buf[..n]),
-        }
-    }
+    let _ = read_head(&mut conn, MAX_REQUEST_HEAD, HEAD_TIMEOUT);
     let body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
                 <Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>\n";
     let response = format!(
@@ -99,13 +68,4 @@ fn answer_slow_down(mut conn: TcpStream) {
         body.len()
     );
     let _ = conn.write_all(response.as_bytes());
-}
-
-impl Drop for Hang {
-    fn drop(&mut self) {
-        self.stop.store(true, Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
 }

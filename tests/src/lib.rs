@@ -13,6 +13,7 @@
 pub mod conditional;
 pub mod hang;
 pub mod http;
+pub mod listener;
 pub mod mock;
 pub mod origin;
 pub mod proc;

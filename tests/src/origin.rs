@@ -13,14 +13,11 @@
 //! answer shows as a repeated one.
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
-use std::sync::Arc;
-use std::thread::JoinHandle;
+use std::net::TcpStream;
 use std::time::Duration;
 
-/// How often the accept loop looks at its stop flag.
-const POLL: Duration = Duration::from_millis(10);
+use crate::listener::{read_head, Listener};
+
 /// The most bytes of a request head (and body) read.
 const MAX_REQUEST: usize = 64 * 1024;
 /// How long a connection may take to send its request.
@@ -30,69 +27,31 @@ const READ_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct Origin {
     /// Its port on 127.0.0.1.
     pub port: u16,
-    served: Arc<AtomicUsize>,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
+    listener: Listener,
 }
 
 impl Origin {
     /// Listens on a free loopback port.
     pub fn start() -> Origin {
-        let listener = TcpListener::bind(("127.0.0.1", 0)).unwrap();
-        let port = listener.local_addr().unwrap().port();
-        listener.set_nonblocking(true).unwrap();
-        let served = Arc::new(AtomicUsize::new(0));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (n, s) = (served.clone(), stop.clone());
-        let thread = std::thread::spawn(move || {
-            while !s.load(Relaxed) {
-                match listener.accept() {
-                    Ok((conn, _)) => answer(conn, n.fetch_add(1, Relaxed) + 1),
-                    Err(_) => std::thread::sleep(POLL),
-                }
-            }
-        });
+        let listener = Listener::spawn("origin", 0, answer);
         Origin {
-            port,
-            served,
-            stop,
-            thread: Some(thread),
+            port: listener.port,
+            listener,
         }
     }
 
     /// Requests answered so far.
     pub fn served(&self) -> usize {
-        self.served.load(Relaxed)
-    }
-}
-
-impl Drop for Origin {
-    fn drop(&mut self) {
-        self.stop.store(true, Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
+        self.listener.accepted()
     }
 }
 
 /// Reads one request (head, and a `Content-Length` body) and answers it.
 fn answer(mut conn: TcpStream, n: usize) {
-    let _ = conn.set_nonblocking(false);
-    let _ = conn.set_read_timeout(Some(READ_TIMEOUT));
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    let head_end = loop {
-        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i + 4;
-        }
-        match conn.read(&mut chunk) {
-            Ok(0) | Err(_) => return,
-            Ok(k) => buf.extend_from_slice(&chunk[..k]),
-        }
-        if buf.len() > MAX_REQUEST {
-            return;
-        }
+    let (mut buf, Some(head_end)) = read_head(&mut conn, MAX_REQUEST, READ_TIMEOUT) else {
+        return;
     };
+    let mut chunk = [0u8; 4096];
     let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
     let header = |name: &str| {
         head.lines()
